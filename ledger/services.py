@@ -1,0 +1,239 @@
+"""The ledger core: the only code that changes a member's balance or locked amount (domain.md §4).
+
+A business event builds an `Entry` — its postings, each a debit or a credit on one account of the chart — and
+posts it once: the member accounts it touches are locked in one statement in (member, currency) order (so two
+events on the same accounts cannot deadlock), every movement is checked on the locked rows, then the accounts
+are written in one statement and the postings in another, all in the caller's transaction. Either everything
+of the event is written or nothing is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, connection, transaction
+
+from ledger.models import Account, AccountKind, AccountType, ChartAccount, Currency, Member, Operation
+from ledger.money import MONEY_CONTEXT, ZERO, fits_numeric
+from peatio_mgmt.errors import BusinessRuleError, InsufficientFunds
+
+CURRENCY_TYPE_MISMATCH = "Currency type and account currency type don't match"
+DEBIT, CREDIT = "debit", "credit"
+
+
+class InvalidAmount(BusinessRuleError):
+    def __init__(self, amount: Decimal):
+        super().__init__(f"Amount must be a positive decimal with at most 16 integer and 16 fractional digits, got {amount}")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The business event that caused a set of postings (operations.reference_type / reference_id)."""
+
+    type: str
+    id: int
+
+
+@dataclass(frozen=True)
+class Posting:
+    account: ChartAccount
+    currency: Currency
+    side: str
+    amount: Decimal
+    member: Member | None = None
+
+
+class Chart:
+    """The chart of accounts of one event, read once (ten rows by default)."""
+
+    def __init__(self, accounts: Iterable[ChartAccount] | None = None):
+        accounts = list(ChartAccount.objects.all() if accounts is None else accounts)
+        self.by_code = {a.code: a for a in accounts}
+        self.by_role = {(a.type, a.kind, a.currency_type): a for a in accounts}
+
+    def get(self, code: int) -> ChartAccount | None:
+        return self.by_code.get(code)
+
+    def account(self, type_: str, kind: str, currency: Currency) -> ChartAccount:
+        """The account automatic postings use, found by (type, kind, currency type) — not by code (domain.md §3)."""
+        return self.by_role[(type_, kind, currency.type)]
+
+
+def lock_accounts(keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Account]:
+    """Lock the member accounts (member id, currency id), creating missing rows at zero; one helper, one order.
+
+    Rows are locked in ascending (member id, currency id) order, the order every caller uses, so concurrent
+    events never wait on each other in a cycle. A missing row is inserted (tolerating a concurrent insert) and
+    then locked.
+    """
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+
+    def select(pairs):
+        condition = " OR ".join(["(member_id = %s AND currency_id = %s)"] * len(pairs))
+        params = [value for pair in pairs for value in pair]
+        rows = Account.objects.raw(
+            f"SELECT id, member_id, currency_id, balance, locked FROM accounts WHERE {condition}"
+            " ORDER BY member_id, currency_id FOR UPDATE",
+            params,
+        )
+        return {(row.member_id, row.currency_id): row for row in rows}
+
+    locked = select(wanted)
+    missing = [key for key in wanted if key not in locked]
+    if missing:
+        Account.objects.bulk_create(
+            [Account(member_id=m, currency_id=c) for m, c in missing], ignore_conflicts=True
+        )
+        locked.update(select(missing))
+    return locked
+
+
+class Entry:
+    """The postings of one business event, posted together by `post()`."""
+
+    def __init__(self, reference: Reference | None = None, *, chart: Chart | None = None):
+        self.reference = reference
+        self._chart = chart
+        self.postings: list[Posting] = []
+
+    @property
+    def chart(self) -> Chart:
+        if self._chart is None:
+            self._chart = Chart()
+        return self._chart
+
+    # Single postings -------------------------------------------------------------------------------------------
+
+    def add(self, account: ChartAccount, currency: Currency, side: str, amount: Decimal, member: Member | None = None) -> Entry:
+        self.postings.append(Posting(account, currency, side, amount, member))
+        return self
+
+    def debit(self, account: ChartAccount, currency: Currency, amount: Decimal, member: Member | None = None) -> Entry:
+        return self.add(account, currency, DEBIT, amount, member)
+
+    def credit(self, account: ChartAccount, currency: Currency, amount: Decimal, member: Member | None = None) -> Entry:
+        return self.add(account, currency, CREDIT, amount, member)
+
+    def platform(self, type_: str, currency: Currency, side: str, amount: Decimal, member: Member | None = None) -> Entry:
+        """A posting on the main platform account of a type (asset/revenue/expense) for the currency's type."""
+        return self.add(self.chart.account(type_, AccountKind.MAIN, currency), currency, side, amount, member)
+
+    # Member funds movements (domain.md §4) ---------------------------------------------------------------------
+
+    def _liability(self, kind: str, currency: Currency) -> ChartAccount:
+        return self.chart.account(AccountType.LIABILITY, kind, currency)
+
+    def plus_funds(self, member: Member, currency: Currency, amount: Decimal) -> Entry:
+        return self.credit(self._liability(AccountKind.MAIN, currency), currency, amount, member)
+
+    def sub_funds(self, member: Member, currency: Currency, amount: Decimal) -> Entry:
+        return self.debit(self._liability(AccountKind.MAIN, currency), currency, amount, member)
+
+    def lock_funds(self, member: Member, currency: Currency, amount: Decimal) -> Entry:
+        self.debit(self._liability(AccountKind.MAIN, currency), currency, amount, member)
+        return self.credit(self._liability(AccountKind.LOCKED, currency), currency, amount, member)
+
+    def unlock_funds(self, member: Member, currency: Currency, amount: Decimal) -> Entry:
+        self.debit(self._liability(AccountKind.LOCKED, currency), currency, amount, member)
+        return self.credit(self._liability(AccountKind.MAIN, currency), currency, amount, member)
+
+    def unlock_and_sub_funds(self, member: Member, currency: Currency, amount: Decimal) -> Entry:
+        return self.debit(self._liability(AccountKind.LOCKED, currency), currency, amount, member)
+
+    # Posting ---------------------------------------------------------------------------------------------------
+
+    def _validate(self) -> None:
+        for posting in self.postings:
+            if not fits_numeric(posting.amount) or posting.amount <= ZERO:
+                raise InvalidAmount(posting.amount)
+            if posting.account.currency_type != posting.currency.type:
+                raise BusinessRuleError(CURRENCY_TYPE_MISMATCH)
+            if posting.account.is_member_scope and posting.member is None:
+                raise ValueError(f"account {posting.account.code} is member-scope: the posting needs a member")
+
+    @transaction.atomic
+    def post(self) -> list[Operation]:
+        """Check and write every posting of the event; raises a domain error and writes nothing on failure."""
+        self._validate()
+        member_postings = [p for p in self.postings if p.account.is_member_scope]
+        accounts = lock_accounts((p.member.pk, p.currency.pk) for p in member_postings)
+        for posting in member_postings:
+            _apply(accounts[(posting.member.pk, posting.currency.pk)], posting)
+        try:
+            _write_accounts({(p.member.pk, p.currency.pk): accounts[(p.member.pk, p.currency.pk)] for p in member_postings}.values())
+        except IntegrityError as error:
+            # The CHECK constraints are the last defence; reaching them is a defect of the checks above, and the
+            # caller still gets the domain's answer, not a 500.
+            raise InsufficientFunds(InsufficientFunds.BALANCE) from error
+        return Operation.objects.bulk_create([self._operation(p) for p in self.postings])
+
+    def _operation(self, posting: Posting) -> Operation:
+        member = posting.member
+        if member is not None and not posting.account.is_member_scope and posting.account.type != AccountType.REVENUE:
+            member = None  # only member-scope postings and fee revenues name a member (domain.md §2.5)
+        return Operation(
+            type=posting.account.type,
+            code_id=posting.account.code,
+            currency_id=posting.currency.pk,
+            member=member,
+            reference_type=self.reference.type if self.reference else None,
+            reference_id=self.reference.id if self.reference else None,
+            debit=posting.amount if posting.side == DEBIT else ZERO,
+            credit=posting.amount if posting.side == CREDIT else ZERO,
+        )
+
+
+def _apply(account: Account, posting: Posting) -> None:
+    """Move the locked account's balance (kind main) or locked amount (kind locked) by one posting."""
+    delta = posting.amount if posting.side == CREDIT else -posting.amount
+    if posting.account.kind == AccountKind.MAIN:
+        balance = MONEY_CONTEXT.add(account.balance, delta)
+        if balance < ZERO:
+            raise InsufficientFunds(InsufficientFunds.BALANCE)
+        account.balance = balance
+    else:
+        locked = MONEY_CONTEXT.add(account.locked, delta)
+        if locked < ZERO:
+            raise InsufficientFunds(InsufficientFunds.LOCKED)
+        account.locked = locked
+
+
+def _write_accounts(accounts: Iterable[Account]) -> None:
+    rows = list(accounts)
+    if not rows:
+        return
+    values = ", ".join(["(%s, %s::numeric, %s::numeric)"] * len(rows))
+    params = [value for a in rows for value in (a.pk, a.balance, a.locked)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE accounts AS a SET balance = v.balance, locked = v.locked, updated_at = now()"
+            f" FROM (VALUES {values}) AS v(id, balance, locked) WHERE a.id = v.id",
+            params,
+        )
+
+
+# The named movements, each one event of its own ----------------------------------------------------------------
+
+
+def plus_funds(*, member: Member, currency: Currency, amount: Decimal, reference: Reference | None = None) -> list[Operation]:
+    return Entry(reference).plus_funds(member, currency, amount).post()
+
+
+def sub_funds(*, member: Member, currency: Currency, amount: Decimal, reference: Reference | None = None) -> list[Operation]:
+    return Entry(reference).sub_funds(member, currency, amount).post()
+
+
+def lock_funds(*, member: Member, currency: Currency, amount: Decimal, reference: Reference | None = None) -> list[Operation]:
+    return Entry(reference).lock_funds(member, currency, amount).post()
+
+
+def unlock_funds(*, member: Member, currency: Currency, amount: Decimal, reference: Reference | None = None) -> list[Operation]:
+    return Entry(reference).unlock_funds(member, currency, amount).post()
+
+
+def unlock_and_sub_funds(*, member: Member, currency: Currency, amount: Decimal, reference: Reference | None = None) -> list[Operation]:
+    return Entry(reference).unlock_and_sub_funds(member, currency, amount).post()

@@ -1,0 +1,30 @@
+import pytest
+
+from ledger.selectors import account_mismatches
+from tests.factories import CoinFactory, CurrencyFactory, MemberFactory
+
+
+@pytest.fixture
+def usd(db):
+    return CurrencyFactory()
+
+
+@pytest.fixture
+def btc(db):
+    return CoinFactory()
+
+
+@pytest.fixture
+def member(db):
+    return MemberFactory()
+
+
+@pytest.fixture
+def ledger_invariant():
+    """Use in every test that moves money: after it, every account equals its member's liability postings."""
+    yield
+    assert account_mismatches() == []
+
+
+def assert_ledger_invariant():
+    assert account_mismatches() == []

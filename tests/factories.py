@@ -1,0 +1,56 @@
+"""Factories of the reference data. Balances are never set directly: `fund_member` posts them like a deposit."""
+
+from decimal import Decimal
+
+import factory
+
+from ledger import services as ledger
+from ledger.models import AccountType, Currency, Member
+from ledger.services import Entry
+
+
+class MemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Member
+
+    uid = factory.Sequence(lambda n: f"U{100000000 + n}")
+    email = factory.LazyAttribute(lambda m: f"{m.uid.lower()}@example.com")
+    level = 3
+
+
+class CurrencyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Currency
+        django_get_or_create = ("id",)
+
+    id = "usd"
+    name = "US Dollar"
+    type = "fiat"
+    symbol = "$"
+    precision = 2
+    withdraw_fee = Decimal("0.1")
+    min_withdraw_amount = Decimal("1.0")
+    withdraw_limit_24h = Decimal("1000")
+    withdraw_limit_72h = Decimal("3000")
+
+
+class CoinFactory(CurrencyFactory):
+    id = "btc"
+    name = "Bitcoin"
+    type = "coin"
+    symbol = "฿"
+    precision = 8
+    base_factor = 100_000_000
+    withdraw_fee = Decimal("0.0001")
+    min_withdraw_amount = Decimal("0.001")
+    withdraw_limit_24h = Decimal("0.1")
+    withdraw_limit_72h = Decimal("0.2")
+    wallet_gateway = "simulated"
+    min_confirmations = 6
+    address_format = "bitcoin"
+
+
+def fund_member(member: Member, currency: Currency, amount, *, reference: ledger.Reference | None = None):
+    """Give a member funds the way money enters the exchange: asset credit + member liability credit."""
+    amount = Decimal(str(amount))
+    return Entry(reference).platform(AccountType.ASSET, currency, "credit", amount).plus_funds(member, currency, amount).post()

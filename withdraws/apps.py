@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class WithdrawsConfig(AppConfig):
+    name = "withdraws"
+    verbose_name = "Withdraws"

@@ -1,0 +1,71 @@
+"""Withdraws: money leaving for a member's rid (domain.md §6).
+
+Written only by withdraws.services — the transitions of withdraws.states, called by the API, the Celery workers
+and the operators' admin actions alike; the funds and postings of a transition go through ledger.services in the
+same transaction, the withdraw row locked first.
+The database enforces: tid unique ignoring case; sum > 0, amount > 0, fee >= 0, amount + fee = sum;
+(currency, txid) unique.
+"""
+
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Upper
+
+from ledger.models import MONEY, Currency, CurrencyType, Member
+
+
+class WithdrawState(models.TextChoices):
+    PREPARED = "prepared"
+    SUBMITTED = "submitted"
+    CANCELED = "canceled"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    PROCESSING = "processing"
+    SKIPPED = "skipped"
+    ERRORED = "errored"
+    CONFIRMING = "confirming"
+    SUCCEED = "succeed"
+    FAILED = "failed"
+
+
+class Withdraw(models.Model):
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="withdraws")
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    type = models.CharField(max_length=4, choices=CurrencyType.choices)
+    tid = models.CharField(max_length=64)
+    rid = models.CharField(max_length=95)
+    sum = models.DecimalField(**MONEY)
+    fee = models.DecimalField(**MONEY, default=0)
+    amount = models.DecimalField(**MONEY)
+    state = models.CharField(max_length=30, choices=WithdrawState.choices, default=WithdrawState.PREPARED)
+    txid = models.CharField(max_length=128, null=True, blank=True)
+    block_number = models.IntegerField(null=True, blank=True)
+    confirmations = models.IntegerField(default=0)
+    attempts = models.IntegerField(default=0)
+    error = models.JSONField(default=list, blank=True)
+    note = models.CharField(max_length=256, null=True, blank=True)
+    # SHA-256 of the canonical request parameters, to answer a retry with the same tid (management-api.md §1.8).
+    request_digest = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "withdraws"
+        indexes = [
+            models.Index(fields=["member", "id"], name="withdraws_member_id"),
+            models.Index(fields=["currency", "id"], name="withdraws_currency_id"),
+            models.Index(fields=["state", "id"], name="withdraws_state_id"),
+            models.Index(fields=["member", "currency", "state", "created_at"], name="withdraws_quick_rule"),
+        ]
+        constraints = [
+            models.UniqueConstraint(Upper("tid"), name="withdraws_tid_upper_uniq"),
+            models.UniqueConstraint(fields=["currency", "txid"], name="withdraws_currency_txid_uniq"),
+            models.CheckConstraint(condition=Q(sum__gt=0) & Q(amount__gt=0) & Q(fee__gte=0), name="withdraws_amounts_positive"),
+            models.CheckConstraint(condition=Q(sum=F("amount") + F("fee")), name="withdraws_amount_plus_fee_eq_sum"),
+            models.CheckConstraint(condition=~Q(rid=""), name="withdraws_rid_not_blank"),
+            models.CheckConstraint(condition=Q(block_number__isnull=True) | Q(block_number__gte=0), name="withdraws_block_number_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"withdraw {self.tid}"
