@@ -19,30 +19,22 @@ MONEY_CONTEXT = Context(
 
 
 def fits_numeric(value: Decimal) -> bool:
-    """True when value is finite and has at most 16 integer and 16 fractional digits (trailing zeros aside)."""
+    """True when value is finite and has at most 16 integer and 16 fractional digits (trailing zeros aside).
+
+    Works on the digit tuple alone, so absurd exponents ("1e999999999") are answered, not raised.
+    """
     if not value.is_finite():
         return False
-    if value.is_zero():
+    _, digits, exponent = value.as_tuple()
+    significant = len(digits)
+    while significant > 1 and digits[significant - 1] == 0:
+        significant -= 1
+        exponent += 1
+    if significant == 1 and digits[0] == 0:
         return True
-    sign, digits, exponent = value.normalize(MONEY_CONTEXT).as_tuple()
     fraction_digits = max(0, -exponent)
-    integer_digits = max(0, len(digits) + exponent)
+    integer_digits = max(0, significant + exponent)
     return fraction_digits <= MAX_FRACTION_DIGITS and integer_digits <= MAX_INTEGER_DIGITS
-
-
-def add(*values: Decimal) -> Decimal:
-    total = ZERO
-    for value in values:
-        total = MONEY_CONTEXT.add(total, value)
-    return total
-
-
-def sub(a: Decimal, b: Decimal) -> Decimal:
-    return MONEY_CONTEXT.subtract(a, b)
-
-
-def mul(a: Decimal, b: Decimal) -> Decimal:
-    return MONEY_CONTEXT.multiply(a, b)
 
 
 def round_down(value: Decimal, decimals: int) -> Decimal:

@@ -28,3 +28,10 @@ def ledger_invariant():
 
 def assert_ledger_invariant():
     assert account_mismatches() == []
+
+
+@pytest.fixture
+def api(db):
+    from tests.api_client import ApiClient
+
+    return ApiClient()
