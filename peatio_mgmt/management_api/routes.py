@@ -34,7 +34,7 @@ class Route:
 ROUTES: dict[str, Route] = {
     route.path: route
     for route in [
-        Route("accounts/balance", "POST", "read_accounts", "ledger.api.accounts_balance"),
+        Route("accounts/balance", "POST", "read_accounts", "ledger.api.balance.accounts_balance"),
         Route("deposits", "POST", "read_deposits", "deposits.api.deposit_list"),
         Route("deposits/get", "POST", "read_deposits", "deposits.api.deposit_get"),
         Route("deposits/new", "POST", "write_deposits", "deposits.api.deposit_new"),
@@ -44,15 +44,15 @@ ROUTES: dict[str, Route] = {
         Route("withdraws/new", "POST", "write_withdraws", "withdraws.api.withdraw_new"),
         Route("withdraws/action", "PUT", "write_withdraws", "withdraws.api.withdraw_action"),
         Route("timestamp", "POST", "tools", "peatio_mgmt.management_api.tools.timestamp"),
-        Route("assets", "POST", "read_operations", "ledger.api.asset_list"),
-        Route("assets/new", "POST", "write_operations", "ledger.api.asset_new"),
-        Route("expenses", "POST", "read_operations", "ledger.api.expense_list"),
-        Route("expenses/new", "POST", "write_operations", "ledger.api.expense_new"),
-        Route("revenues", "POST", "read_operations", "ledger.api.revenue_list"),
-        Route("revenues/new", "POST", "write_operations", "ledger.api.revenue_new"),
-        Route("liabilities", "POST", "read_operations", "ledger.api.liability_list"),
-        Route("liabilities/new", "POST", "write_operations", "ledger.api.liability_new"),
-        Route("transfers/new", "POST", "write_transfers", "ledger.api.transfer_new"),
+        Route("assets", "POST", "read_operations", "ledger.api.operations.asset_list"),
+        Route("assets/new", "POST", "write_operations", "ledger.api.operations.asset_new"),
+        Route("expenses", "POST", "read_operations", "ledger.api.operations.expense_list"),
+        Route("expenses/new", "POST", "write_operations", "ledger.api.operations.expense_new"),
+        Route("revenues", "POST", "read_operations", "ledger.api.operations.revenue_list"),
+        Route("revenues/new", "POST", "write_operations", "ledger.api.operations.revenue_new"),
+        Route("liabilities", "POST", "read_operations", "ledger.api.operations.liability_list"),
+        Route("liabilities/new", "POST", "write_operations", "ledger.api.operations.liability_new"),
+        Route("transfers/new", "POST", "write_transfers", "ledger.api.transfers.transfer_new"),
         Route("trades", "POST", "read_trades", "trades.api.trade_list"),
     ]
 }
