@@ -15,13 +15,13 @@ from decimal import Decimal
 
 from django.db import connection, models, transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from deposits.models import Deposit
 from ledger.models import Account, AccountKind, AccountScope, AccountType, ChartAccount, Currency, CurrencyType, Member, Operation, WalletGateway
 from ledger.money import MONEY_CONTEXT, fits_numeric
 from ledger.seed.files import SECTIONS, Problem, SeedEntry, SeedInvalid, decimal_places, read_files, shown
 from trades.models import Market, MarketState, Order, OrderSide, OrderState, Trade
+from trades.services import markets_disable_for_currency
 from withdraws.models import Withdraw
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
@@ -177,7 +177,7 @@ def _apply_currency(values: dict) -> str:
     _check_currency(currency, values)
     _save_changes(currency, changes)
     if was_enabled and not currency.enabled:
-        currency_disable_markets(currency=currency)
+        markets_disable_for_currency(currency=currency)
     return UPDATED
 
 
@@ -210,15 +210,6 @@ def _currency_in_use(currency: Currency) -> bool:
         or Operation.objects.filter(currency=currency).exists()
         or Deposit.objects.filter(currency=currency).exists()
         or Withdraw.objects.filter(currency=currency).exists()
-    )
-
-
-def currency_disable_markets(*, currency: Currency) -> int:
-    """A disabled currency cannot be traded: every market using it becomes `disabled` (domain.md §2.2)."""
-    return (
-        Market.objects.filter(Q(base_unit=currency) | Q(quote_unit=currency))
-        .exclude(state=MarketState.DISABLED)
-        .update(state=MarketState.DISABLED, updated_at=timezone.now())
     )
 
 
