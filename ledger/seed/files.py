@@ -341,16 +341,14 @@ def read_entry(*, file: str, section: str, index: int, raw: Any) -> tuple[SeedEn
 
 
 def _market_key_problems(entry: SeedEntry, raw: dict) -> list[Problem]:
-    values = entry.values
-    base, quote = values.get("base_unit"), values.get("quote_unit")
-    if "id" not in raw:
-        if "base_unit" not in raw or "quote_unit" not in raw:
-            return [entry.problem("id", "required (or both base_unit and quote_unit)")]
-        if base is not None and quote is not None:
-            values["id"] = base + quote
+    """A market entry names its market by id, or by base_unit + quote_unit (checked against a given id later,
+    once an unknown currency has had its own, clearer problem)."""
+    if "id" in raw:
         return []
-    if base is not None and quote is not None and values.get("id") not in (None, base + quote):
-        return [entry.problem("id", f"must equal base_unit + quote_unit ({shown(base + quote)}), got {shown(raw['id'])}")]
+    if "base_unit" not in raw or "quote_unit" not in raw:
+        return [entry.problem("id", "required (or both base_unit and quote_unit)")]
+    if "base_unit" in entry.values and "quote_unit" in entry.values:
+        entry.values["id"] = entry.values["base_unit"] + entry.values["quote_unit"]
     return []
 
 

@@ -247,7 +247,8 @@ def _apply_market(values: dict) -> str:
     if market is None:
         _missing_on_create("markets", values)
         if values["id"] != values["base_unit"] + values["quote_unit"]:
-            raise EntryRefused(("id", f"must equal base_unit + quote_unit, got {shown(values['id'])}"))
+            pair = values["base_unit"] + values["quote_unit"]
+            raise EntryRefused(("id", f"must equal base_unit + quote_unit ({shown(pair)}), got {shown(values['id'])}"))
         fields = {name: value for name, value in values.items() if name not in ("base_unit", "quote_unit")}
         market = Market(
             base_unit_id=values["base_unit"], quote_unit_id=values["quote_unit"], **fields,
