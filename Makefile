@@ -19,7 +19,7 @@ install: $(VENV)/.installed
 
 # The embedded servers are started only for the URLs that are not set (CI sets both in .ci/run).
 test: install
-	set -a; eval "$$($(PY) -m peatio_mgmt.embedded start)"; set +a; \
+	urls=$$($(PY) -m peatio_mgmt.embedded start) || exit 1; set -a; eval "$$urls"; set +a; \
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 run: install

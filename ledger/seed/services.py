@@ -317,26 +317,21 @@ def _apply_trade(values: dict) -> str:
     second = created_at.replace(microsecond=0)
     same_second = Q(created_at__gte=second, created_at__lt=second + timedelta(seconds=1))
     if "id" in values:
-        stored = Trade.objects.select_related("ask", "bid").filter(pk=values["id"]).first()
-        if stored is None:
-            return _import_trade(trade_id=values["id"], market=market, seller=seller, buyer=buyer, price=price,
-                                 volume=volume, funds=funds, taker_type=taker_type, created_at=created_at)
-        given = {"market": market.id, "price": price, "volume": volume, "funds": funds, "ask_member_uid": seller.uid,
-                 "bid_member_uid": buyer.uid, "taker_type": taker_type, "created_at": second}
-        actual = {"market": stored.market_id, "price": stored.price, "volume": stored.volume, "funds": stored.funds,
-                  "ask_member_uid": stored.ask_member.uid, "bid_member_uid": stored.bid_member.uid,
-                  "taker_type": stored.taker_type, "created_at": stored.created_at.replace(microsecond=0)}
-        differing = [name for name in given if given[name] != actual[name]]
-        if differing:
-            raise EntryRefused(*[("id", f"trade {stored.pk} exists with a different {name}") for name in differing])
+        stored = Trade.objects.select_related("ask_member", "bid_member").filter(pk=values["id"]).first()
+        if stored is not None:
+            given = {"market": market.id, "price": price, "volume": volume, "funds": funds, "ask_member_uid": seller.uid,
+                     "bid_member_uid": buyer.uid, "taker_type": taker_type, "created_at": second}
+            actual = {"market": stored.market_id, "price": stored.price, "volume": stored.volume, "funds": stored.funds,
+                      "ask_member_uid": stored.ask_member.uid, "bid_member_uid": stored.bid_member.uid,
+                      "taker_type": stored.taker_type, "created_at": stored.created_at.replace(microsecond=0)}
+            differing = [name for name in given if given[name] != actual[name]]
+            if differing:
+                raise EntryRefused(*[("id", f"trade {stored.pk} exists with a different {name}") for name in differing])
+            return UNCHANGED
+    elif Trade.objects.filter(same_second, market=market, ask_member=seller, bid_member=buyer, price=price, volume=volume).exists():
         return UNCHANGED
-    exists = Trade.objects.filter(
-        same_second, market=market, ask_member=seller, bid_member=buyer, price=price, volume=volume
-    ).exists()
-    if exists:
-        return UNCHANGED
-    return _import_trade(trade_id=None, market=market, seller=seller, buyer=buyer, price=price, volume=volume,
-                         funds=funds, taker_type=taker_type, created_at=created_at)
+    return _import_trade(trade_id=values.get("id"), market=market, seller=seller, buyer=buyer, price=price,
+                         volume=volume, funds=funds, taker_type=taker_type, created_at=created_at)
 
 
 def _import_trade(*, trade_id: int | None, market: Market, seller: Member, buyer: Member, price: Decimal,
