@@ -1,7 +1,9 @@
 # Two commands for a fresh machine: `make run` (the whole system) and `make test` (the whole suite).
+# Without DATABASE_URL / REDIS_URL both use the embedded PostgreSQL and Redis under var/ (peatio_mgmt.embedded).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+VAR := $(or $(PEATIO_VAR_DIR),$(CURDIR)/var)
 
 export PEATIO_DEV_DEFAULTS ?= 1
 
@@ -15,5 +17,20 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# The embedded servers are started only for the URLs that are not set (CI sets both in .ci/run).
 test: install
+	urls=$$($(PY) -m peatio_mgmt.embedded start) || exit 1; set -a; eval "$$urls"; set +a; \
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+run: install
+	PY=$(PY) ./bin/run
+
+# Whatever `make run` left behind (its pidfiles), then the embedded PostgreSQL and Redis.
+stop:
+	@for name in gunicorn celery-worker celery-beat; do \
+		pidfile="$(VAR)/run/$$name.pid"; \
+		pid=$$(cat "$$pidfile" 2>/dev/null) || continue; \
+		if grep -qa peatio_mgmt "/proc/$$pid/cmdline" 2>/dev/null; then kill -TERM "$$pid" && echo "$$name: stopped"; fi; \
+		rm -f "$$pidfile"; \
+	done
+	@if [ -x "$(PY)" ]; then $(PY) -m peatio_mgmt.embedded stop; fi

