@@ -1,8 +1,8 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps as global_apps
 from django.db.models.signals import post_migrate
 
 
-def _install_roles(sender, apps, verbosity=0, **kwargs):
+def _install_roles(sender, apps=global_apps, verbosity=0, **kwargs):
     # After every migrate and every test flush: the role groups hold exactly the permissions of operators.roles.
     from operators.roles import install_roles
 
