@@ -15,5 +15,12 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-test: install
+test: install browser-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Debian's Chromium and its driver for the browser tests (Playwright's browser download does not work here).
+# Cheap when installed: two `command -v` checks.
+.PHONY: browser-deps
+browser-deps:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver)

@@ -1,4 +1,7 @@
+import importlib
+
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
@@ -27,6 +30,14 @@ def clean_redis():
     _clear_redis()
     yield
     _clear_redis()
+
+
+@pytest.fixture
+def chart_of_accounts():
+    """The default chart for a transactional test: another transactional test's flush empties the rows the ledger's
+    data migration installed (the role groups come back by themselves: operators re-installs them on post_migrate)."""
+    migration = importlib.import_module("ledger.migrations.0002_chart_of_accounts_and_append_only_journal")
+    migration.install_chart(django_apps, None)
 
 
 def create_operator(role: str, email: str | None = None, password: str = PASSWORD):
