@@ -10,6 +10,7 @@ admin.site.login_template = "operators/login.html"
 admin.site.site_header = "Peatio back office"
 admin.site.site_title = "Peatio back office"
 admin.site.index_title = "Dashboard"
+admin.site.site_url = None  # no public site behind the console: no "View site" link
 
 
 @admin.register(AuditRecord)

@@ -6,7 +6,7 @@ from django.conf import settings
 from ledger.models import Member
 from operators.lockout import _key
 from operators.redis_store import redis_client
-from tests.operators.conftest import PASSWORD, logged_in, login
+from tests.operators.conftest import logged_in, login
 
 pytestmark = pytest.mark.django_db
 
