@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 # The embedded servers are started only for the URLs that are not set (CI sets both in .ci/run).
-test: install
+test: install browser-deps
 	urls=$$($(PY) -m peatio_mgmt.embedded start) || exit 1; set -a; eval "$$urls"; set +a; \
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -34,3 +34,10 @@ stop:
 		rm -f "$$pidfile"; \
 	done
 	@if [ -x "$(PY)" ]; then $(PY) -m peatio_mgmt.embedded stop; fi
+
+# Debian's Chromium and its driver for the browser tests (Playwright's browser download does not work here).
+# Cheap when installed: two `command -v` checks.
+.PHONY: browser-deps
+browser-deps:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver)

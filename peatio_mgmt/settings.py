@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "deposits",
     "withdraws",
     "trades",
+    "operators",
 ]
 
 MIDDLEWARE = [
@@ -111,6 +112,15 @@ TEMPLATES = [
         },
     },
 ]
+
+# Operators log in to the admin with their email (case-insensitive); permissions as Django's ModelBackend.
+AUTHENTICATION_BACKENDS = ["operators.auth.EmailBackend"]
+LOGIN_URL = "admin:login"
+# Lockout (operators.lockout): this many failed logins per email + IP within the window refuse that pair's logins
+# for the lockout period (counters in Redis).
+OPERATOR_LOGIN_MAX_FAILURES = int(os.environ.get("OPERATOR_LOGIN_MAX_FAILURES", "5"))
+OPERATOR_LOGIN_WINDOW_SECONDS = int(os.environ.get("OPERATOR_LOGIN_WINDOW_SECONDS", "900"))
+OPERATOR_LOGIN_LOCKOUT_SECONDS = int(os.environ.get("OPERATOR_LOGIN_LOCKOUT_SECONDS", "900"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},

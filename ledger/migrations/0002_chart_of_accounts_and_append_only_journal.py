@@ -2,27 +2,11 @@
 
 from django.db import migrations
 
-DEFAULT_CHART = [
-    (101, "asset", "main", "fiat", "platform", "Main Fiat Assets Account"),
-    (102, "asset", "main", "coin", "platform", "Main Crypto Assets Account"),
-    (201, "liability", "main", "fiat", "member", "Main Fiat Liabilities Account"),
-    (202, "liability", "main", "coin", "member", "Main Crypto Liabilities Account"),
-    (211, "liability", "locked", "fiat", "member", "Locked Fiat Liabilities Account"),
-    (212, "liability", "locked", "coin", "member", "Locked Crypto Liabilities Account"),
-    (301, "revenue", "main", "fiat", "platform", "Main Fiat Revenues Account"),
-    (302, "revenue", "main", "coin", "platform", "Main Crypto Revenues Account"),
-    (401, "expense", "main", "fiat", "platform", "Main Fiat Expenses Account"),
-    (402, "expense", "main", "coin", "platform", "Main Crypto Expenses Account"),
-]
+from ledger.chart import install_default_chart
 
 
 def install_chart(apps, schema_editor):
-    ChartAccount = apps.get_model("ledger", "ChartAccount")
-    for code, type_, kind, currency_type, scope, description in DEFAULT_CHART:
-        ChartAccount.objects.update_or_create(
-            code=code,
-            defaults={"type": type_, "kind": kind, "currency_type": currency_type, "scope": scope, "description": description},
-        )
+    install_default_chart(apps.get_model("ledger", "ChartAccount"))
 
 
 APPEND_ONLY = """

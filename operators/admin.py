@@ -1,0 +1,35 @@
+from django.contrib import admin
+
+from operators.forms import OperatorLoginForm
+from operators.models import AuditRecord
+
+# The default admin site is the console: email login (with lockout and TOTP), the dashboard as its index
+# (operators.urls), the other apps' ModelAdmins registered on it as usual.
+admin.site.login_form = OperatorLoginForm
+admin.site.login_template = "operators/login.html"
+admin.site.site_header = "Peatio back office"
+admin.site.site_title = "Peatio back office"
+admin.site.index_title = "Dashboard"
+admin.site.site_url = None  # no public site behind the console: no "View site" link
+
+
+@admin.register(AuditRecord)
+class AuditRecordAdmin(admin.ModelAdmin):
+    """The audit trail: readable by every role, written only by operators.services.audit_record."""
+
+    list_display = ("created_at", "actor_email", "action", "content_type", "object_repr", "from_state", "to_state",
+                    "amount", "currency")
+    list_filter = ("action", "content_type", "currency")
+    search_fields = ("actor_email", "object_repr", "object_id", "note")
+    date_hierarchy = "created_at"
+    list_select_related = ("content_type",)
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

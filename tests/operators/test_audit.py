@@ -1,0 +1,85 @@
+"""The audit trail: what audit_record writes, and that nobody rewrites it — not the admin, not the database."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.db.utils import InternalError
+
+from operators.models import AuditRecord
+from operators.services import audit_record
+from tests.factories import CoinFactory, MemberFactory
+
+REFUSED = (IntegrityError, InternalError)
+
+
+@pytest.mark.django_db
+def test_audit_record_names_actor_object_transition_amount_and_currency(operator):
+    actor = operator("admin")
+    btc, member = CoinFactory(), MemberFactory(uid="U000000042")
+
+    with transaction.atomic():
+        record = audit_record(actor=actor, action="reject_withdraw", obj=member, from_state="accepted",
+                              to_state="rejected", amount=Decimal("0.25"), currency=btc, note="address on a watch list")
+
+    record = AuditRecord.objects.get(pk=record.pk)
+    assert (record.actor, record.actor_email, record.action) == (actor, "admin@example.com", "reject_withdraw")
+    assert (record.content_type.model_class(), record.object_id, record.object_repr) == (type(member), str(member.pk), "U000000042")
+    assert (record.from_state, record.to_state, record.amount, record.currency_id, record.note) == (
+        "accepted", "rejected", Decimal("0.25"), "btc", "address on a watch list")
+    assert record.created_at is not None
+
+
+@pytest.mark.django_db
+def test_audit_record_takes_a_currency_by_code_and_objects_with_string_keys(operator):
+    actor = operator("technical")
+    btc = CoinFactory()
+    with transaction.atomic():
+        record = audit_record(actor=actor, action="change_wallet_gateway", obj=btc, from_state="simulated",
+                              to_state="manual", currency="btc")
+    assert (record.object_id, record.currency_id, record.amount) == ("btc", "btc", None)
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_to_update_or_delete_an_audit_record(operator):
+    actor = operator("admin")
+    with transaction.atomic():
+        record = audit_record(actor=actor, action="accept_deposit", obj=actor, from_state="submitted", to_state="accepted")
+
+    with pytest.raises(REFUSED, match="append-only"), transaction.atomic():
+        AuditRecord.objects.filter(pk=record.pk).update(note="rewritten")
+    with pytest.raises(REFUSED, match="append-only"), transaction.atomic():
+        AuditRecord.objects.filter(pk=record.pk).delete()
+    assert AuditRecord.objects.get(pk=record.pk).note == ""
+
+
+@pytest.mark.django_db
+def test_an_operator_with_a_trail_cannot_be_deleted(operator):
+    from django.db.models import ProtectedError
+
+    actor = operator("admin")
+    with transaction.atomic():
+        audit_record(actor=actor, action="accept_deposit", obj=actor, from_state="submitted", to_state="accepted")
+    with pytest.raises(ProtectedError):
+        actor.delete()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_audit_record_outside_a_transaction_is_refused(operator):
+    actor = operator("admin")
+    with pytest.raises(RuntimeError, match="inside the transaction"):
+        audit_record(actor=actor, action="accept_deposit", obj=actor, from_state="submitted", to_state="accepted")
+    assert not AuditRecord.objects.exists()
+
+
+@pytest.mark.django_db
+def test_even_a_superuser_gets_no_add_change_or_delete_in_the_audit_admin(operator, client):
+    actor = operator("superadmin")
+    with transaction.atomic():
+        record = audit_record(actor=actor, action="accept_deposit", obj=actor, from_state="submitted", to_state="accepted")
+    client.force_login(actor)
+    assert client.get(f"/admin/operators/auditrecord/{record.pk}/change/").status_code == 200  # the read-only view
+    assert client.post(f"/admin/operators/auditrecord/{record.pk}/change/", {"note": "x"}).status_code == 403
+    assert client.post(f"/admin/operators/auditrecord/{record.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert client.get("/admin/operators/auditrecord/add/").status_code == 403
+    assert AuditRecord.objects.get().note == ""
