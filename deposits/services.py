@@ -17,7 +17,7 @@ from ledger.money import MONEY_CONTEXT, ZERO, format_amount
 from ledger.selectors import member_get_by_uid
 from ledger.services import Entry, Reference
 from peatio_mgmt.errors import BusinessRuleError, RecordNotFound
-from peatio_mgmt.idempotency import TID_MAX_LENGTH, TID_TAKEN, TID_TOO_LONG, find_retry, insert_with_tid, tid_taken
+from peatio_mgmt.idempotency import TID_MAX_LENGTH, TID_TAKEN, TID_TOO_LONG, find_by_tid, insert_with_tid, is_retry
 
 MEMBER_MUST_EXIST = "Member must exist"
 
@@ -29,9 +29,9 @@ def deposit_create(*, uid: str, currency: Currency, amount: Decimal, tid: str | 
 
     A repeated request (same tid, same digest) answers the stored deposit and changes nothing.
     """
-    retried = find_retry(Deposit, tid, request_digest)
-    if retried is not None:
-        return retried
+    existing = find_by_tid(Deposit, tid)
+    if is_retry(existing, request_digest):
+        return existing
     member = member_get_by_uid(uid)
     fee = currency.deposit_fee
     net = MONEY_CONTEXT.subtract(amount, fee)
@@ -40,7 +40,7 @@ def deposit_create(*, uid: str, currency: Currency, amount: Decimal, tid: str | 
         errors.append(MEMBER_MUST_EXIST)
     if tid and len(tid) > TID_MAX_LENGTH:
         errors.append(TID_TOO_LONG)
-    elif tid_taken(Deposit, tid):
+    elif existing is not None:
         errors.append(TID_TAKEN)
     if net <= ZERO:
         errors.append("Amount must be greater than 0.0")

@@ -53,16 +53,16 @@ def request_digest(values: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def find_retry(model: type[Row], tid: str | None, digest: str) -> Row | None:
-    """The stored record this request repeats (same tid ignoring case, same digest), if any."""
+def find_by_tid(model: type[Row], tid: str | None) -> Row | None:
+    """The stored record with this tid ignoring case (read once per request: the same row decides whether the
+    request is a retry and whether its tid is taken)."""
     if not tid or len(tid) > TID_MAX_LENGTH:
         return None
-    row = model.objects.filter(tid__iexact=tid).first()
-    return row if row is not None and row.request_digest == digest else None
+    return model.objects.filter(tid__iexact=tid).first()
 
 
-def tid_taken(model: type[models.Model], tid: str | None) -> bool:
-    return bool(tid) and len(tid) <= TID_MAX_LENGTH and model.objects.filter(tid__iexact=tid).exists()
+def is_retry(row: models.Model | None, digest: str) -> bool:
+    return row is not None and row.request_digest == digest
 
 
 def insert_with_tid(model: type[Row], *, tid: str | None, digest: str, constraint: str,
@@ -87,7 +87,7 @@ def insert_with_tid(model: type[Row], *, tid: str | None, digest: str, constrain
                 raise
         if tid:
             winner = model.objects.filter(tid__iexact=tid).first()
-            if winner is not None and winner.request_digest == digest:
+            if is_retry(winner, digest):
                 return winner, False
             raise BusinessRuleError(TID_TAKEN)
     raise RuntimeError("could not draw an unused tid")

@@ -23,7 +23,7 @@ from ledger.money import MONEY_CONTEXT, ZERO, format_amount, round_down
 from ledger.selectors import member_get_by_uid
 from ledger.services import Entry, Reference, lock_accounts
 from peatio_mgmt.errors import BusinessRuleError, IllegalTransition, InsufficientFunds, RecordNotFound
-from peatio_mgmt.idempotency import TID_MAX_LENGTH, TID_TAKEN, TID_TOO_LONG, find_retry, insert_with_tid, tid_taken
+from peatio_mgmt.idempotency import TID_MAX_LENGTH, TID_TAKEN, TID_TOO_LONG, find_by_tid, insert_with_tid, is_retry
 from withdraws import addresses
 from withdraws.gateways import FAILED, UNKNOWN, gateway_for
 from withdraws.models import Withdraw, WithdrawState as S
@@ -46,9 +46,9 @@ def withdraw_create(*, uid: str, currency: Currency, amount: Decimal, rid: str, 
                     process: bool = False, request_digest: str) -> Withdraw:
     """Create a withdraw of the gross `amount` and submit it (funds locked) in one transaction; with `process`,
     advance it as the API's process action does. A repeated request (same tid and digest) changes nothing."""
-    retried = find_retry(Withdraw, tid, request_digest)
-    if retried is not None:
-        return retried
+    existing = find_by_tid(Withdraw, tid)
+    if is_retry(existing, request_digest):
+        return existing
     member = member_get_by_uid(uid)
     total = round_down(amount, currency.precision)
     fee = currency.withdraw_fee
@@ -60,7 +60,7 @@ def withdraw_create(*, uid: str, currency: Currency, amount: Decimal, rid: str, 
         errors.append("Currency is disabled")
     if tid and len(tid) > TID_MAX_LENGTH:
         errors.append(TID_TOO_LONG)
-    elif tid_taken(Withdraw, tid):
+    elif existing is not None:
         errors.append(TID_TAKEN)
     if not rid.strip():
         errors.append("Rid can't be blank")
