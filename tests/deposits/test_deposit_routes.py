@@ -13,7 +13,7 @@ from ledger.models import Account, Operation
 from peatio_mgmt.errors import IllegalTransition
 from peatio_mgmt.idempotency import request_digest
 from tests.conftest import assert_ledger_invariant
-from tests.factories import CoinFactory, CurrencyFactory, MemberFactory
+from tests.factories import CurrencyFactory, MemberFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_invariant")]
 

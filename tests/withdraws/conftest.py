@@ -5,8 +5,8 @@ import pytest
 import redis
 from django.conf import settings
 
-from ledger.models import Account, Operation
 import tests.deposits.conftest  # noqa: F401  (puts the chart back after a transactional test's flush)
+from ledger.models import Account, Operation
 from withdraws.gateways.simulated import KEY_PREFIX, sends_key
 
 
