@@ -176,6 +176,13 @@ WITHDRAW_MAX_ATTEMPTS = int(os.environ.get("WITHDRAW_MAX_ATTEMPTS", "5"))
 SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND = float(os.environ.get("SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND", "1"))
 SIMULATED_GATEWAY_HOT_WALLET_BALANCE: dict[str, str] = {}
 
+# The withdraw workers' schedule (withdraws.tasks; domain.md §7).
+CELERY_BEAT_SCHEDULE = {
+    "audit-withdraws": {"task": "withdraws.tasks.audit_withdraws", "schedule": WITHDRAW_AUDIT_INTERVAL},
+    "retry-withdraws": {"task": "withdraws.tasks.retry_withdraws", "schedule": WITHDRAW_RETRY_INTERVAL},
+    "confirm-withdraws": {"task": "withdraws.tasks.confirm_withdraws", "schedule": WITHDRAW_CONFIRM_INTERVAL},
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

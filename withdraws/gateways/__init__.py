@@ -1,0 +1,59 @@
+"""Wallet gateways (domain.md §7.5): how the workers reach a coin currency's hot wallet.
+
+One implementation per `currency.wallet_gateway` value; `gateway_for(currency)` builds it from the currency's
+`wallet_settings`. Every gateway is idempotent on the reference: sending twice with the same withdraw tid returns
+the first transaction, so a worker that dies between sending and saving cannot pay twice.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ledger.models import Currency
+
+
+class _Marker:
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+UNKNOWN = _Marker("UNKNOWN")  # find_transaction: the gateway could not tell
+FAILED = _Marker("FAILED")  # confirmations: the transaction failed, was dropped or conflicted
+
+
+class GatewayError(Exception):
+    """The gateway failed (unreachable, refused, malformed answer)."""
+
+
+class WalletGateway:
+    """The interface; `sends` is False for gateways where operators move the coins."""
+
+    sends = True
+
+    def hot_wallet_balance(self, currency: Currency) -> Decimal | None:
+        """Spendable balance of the hot wallet, or None when it cannot be told."""
+        raise NotImplementedError
+
+    def send(self, currency: Currency, address: str, amount: Decimal, reference: str) -> str:
+        """Send `amount` to `address`; returns the txid. Idempotent on `reference` (the withdraw's tid)."""
+        raise NotImplementedError
+
+    def find_transaction(self, currency: Currency, reference: str):
+        """The txid sent with `reference`, None when there is none, UNKNOWN when the gateway cannot tell."""
+        raise NotImplementedError
+
+    def confirmations(self, currency: Currency, txid: str):
+        """Confirmations (int >= 0) of the transaction, or FAILED. Raises GatewayError when unreachable."""
+        raise NotImplementedError
+
+
+def gateway_for(currency: Currency) -> WalletGateway:
+    from withdraws.gateways.bitcoind import BitcoindGateway
+    from withdraws.gateways.manual import ManualGateway
+    from withdraws.gateways.simulated import SimulatedGateway
+
+    kinds = {"manual": ManualGateway, "simulated": SimulatedGateway, "bitcoind": BitcoindGateway}
+    return kinds[currency.wallet_gateway or "manual"](currency.wallet_settings or {})

@@ -1,0 +1,96 @@
+"""The `bitcoind` gateway: Bitcoin Core's JSON-RPC over HTTP at `wallet_settings.rpc_url`.
+
+getbalance for the hot wallet; sendtoaddress with the withdraw's tid as comment; listtransactions to find a
+send by that comment (which makes `send` idempotent); gettransaction for confirmations (negative = conflicted).
+Credentials, when needed, go in the URL (http://user:password@host:port/wallet/hot).
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import urllib.error
+import urllib.request
+from decimal import Decimal
+from urllib.parse import urlsplit, urlunsplit
+
+from ledger.money import format_amount
+from withdraws.gateways import FAILED, UNKNOWN, GatewayError, WalletGateway
+
+TIMEOUT_SECONDS = 10
+PAGE = 500
+RPC_INVALID_ADDRESS_OR_KEY = -5  # gettransaction: no such transaction in the wallet
+_ids = itertools.count(1)
+
+
+class RpcError(GatewayError):
+    def __init__(self, code: int, message: str):
+        super().__init__(f"RPC error {code}: {message}")
+        self.code = code
+
+
+class BitcoindGateway(WalletGateway):
+    def __init__(self, settings: dict):
+        parts = urlsplit(settings.get("rpc_url", ""))
+        self.headers = {"Content-Type": "application/json"}
+        if parts.username:
+            token = base64.b64encode(f"{parts.username}:{parts.password or ''}".encode()).decode()
+            self.headers["Authorization"] = f"Basic {token}"
+        netloc = parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else ""
+        self.url = urlunsplit((parts.scheme, netloc, parts.path or "/", "", ""))
+
+    def call(self, method: str, *params):
+        body = json.dumps({"jsonrpc": "1.0", "id": next(_ids), "method": method, "params": list(params)}).encode()
+        request = urllib.request.Request(self.url, data=body, headers=self.headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+                answer = json.loads(response.read(), parse_float=Decimal)
+        except urllib.error.HTTPError as error:
+            # bitcoind answers RPC errors with HTTP 500 and a JSON body
+            try:
+                answer = json.loads(error.read(), parse_float=Decimal)
+            except ValueError:
+                raise GatewayError(f"HTTP {error.code} from bitcoind") from error
+        except (OSError, ValueError) as error:
+            raise GatewayError(f"bitcoind unreachable: {error}") from error
+        if answer.get("error"):
+            raise RpcError(answer["error"].get("code", 0), answer["error"].get("message", ""))
+        return answer.get("result")
+
+    def hot_wallet_balance(self, currency):
+        try:
+            return Decimal(str(self.call("getbalance")))
+        except GatewayError:
+            return None
+
+    def send(self, currency, address, amount, reference):
+        found = self.find_transaction(currency, reference)
+        if found is UNKNOWN:
+            raise GatewayError("cannot tell whether the withdraw was already sent")
+        if found:
+            return found
+        # The amount travels as a decimal string (bitcoind accepts it), never through a binary float.
+        return self.call("sendtoaddress", address, format_amount(amount), reference)
+
+    def find_transaction(self, currency, reference):
+        try:
+            for skip in itertools.count(0, PAGE):
+                page = self.call("listtransactions", "*", PAGE, skip)
+                for tx in page:
+                    if tx.get("category") == "send" and tx.get("comment") == reference:
+                        return tx["txid"]
+                if len(page) < PAGE:
+                    return None
+        except GatewayError:
+            return UNKNOWN
+
+    def confirmations(self, currency, txid):
+        try:
+            tx = self.call("gettransaction", txid)
+        except RpcError as error:
+            if error.code == RPC_INVALID_ADDRESS_OR_KEY:
+                return FAILED
+            raise
+        confirmations = int(tx.get("confirmations", 0))
+        return FAILED if confirmations < 0 else confirmations

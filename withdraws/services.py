@@ -1,0 +1,341 @@
+"""Writes of withdraws (domain.md §6, §7): creation, the events of withdraws.states, the API's two actions and
+the workers' steps (audit, send, retry, confirm) — one implementation each, called by the API, the Celery tasks
+and the operators' admin alike.
+
+Every top-level service is one durable transaction that locks the withdraw row first (select_for_update); the
+ledger core then locks the member's account row. Event helpers (`_fire` and friends) work on a row already
+locked by the caller, so several events can run in one transaction (fiat quick process: process, dispatch,
+success). Gateway calls happen while the row is locked: two workers never send the same withdraw.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ledger.models import AccountType, Currency, CurrencyType
+from ledger.money import MONEY_CONTEXT, ZERO, format_amount, round_down
+from ledger.selectors import member_get_by_uid
+from ledger.services import Entry, Reference, lock_accounts
+from peatio_mgmt.errors import BusinessRuleError, IllegalTransition, InsufficientFunds, RecordNotFound
+from peatio_mgmt.idempotency import TID_MAX_LENGTH, TID_TAKEN, TID_TOO_LONG, find_by_tid, insert_with_tid, is_retry
+from withdraws import addresses
+from withdraws.gateways import FAILED, UNKNOWN, gateway_for
+from withdraws.models import Withdraw, WithdrawState as S
+from withdraws.selectors import withdraw_is_quick
+from withdraws.states import COMPLETED, WITHDRAW_MACHINE
+
+logger = logging.getLogger(__name__)
+
+RID_MAX_LENGTH = 95
+BATCH_SIZE = 100
+RETRY_BASE_DELAY = timedelta(seconds=10)
+RETRY_MAX_DELAY = timedelta(minutes=10)
+
+
+# --- creation -------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def withdraw_create(*, uid: str, currency: Currency, amount: Decimal, rid: str, tid: str | None = None,
+                    process: bool = False, request_digest: str) -> Withdraw:
+    """Create a withdraw of the gross `amount` and submit it (funds locked) in one transaction; with `process`,
+    advance it as the API's process action does. A repeated request (same tid and digest) changes nothing."""
+    existing = find_by_tid(Withdraw, tid)
+    if is_retry(existing, request_digest):
+        return existing
+    member = member_get_by_uid(uid)
+    total = round_down(amount, currency.precision)
+    fee = currency.withdraw_fee
+    paid = MONEY_CONTEXT.subtract(total, fee)
+    errors = []
+    if member is None:
+        errors.append("Member must exist")
+    if not currency.enabled:
+        errors.append("Currency is disabled")
+    if tid and len(tid) > TID_MAX_LENGTH:
+        errors.append(TID_TOO_LONG)
+    elif existing is not None:
+        errors.append(TID_TAKEN)
+    if not rid.strip():
+        errors.append("Rid can't be blank")
+    if len(rid) > RID_MAX_LENGTH:
+        errors.append(f"Rid is too long (maximum is {RID_MAX_LENGTH} characters)")
+    if total <= ZERO:
+        errors.append("Sum must be greater than 0.0")
+    if paid <= ZERO:
+        errors.append("Amount must be greater than 0.0")
+    if total < currency.min_withdraw_amount:
+        errors.append(f"Sum must be greater than or equal to {format_amount(currency.min_withdraw_amount)}")
+    if errors:
+        raise BusinessRuleError(*errors)
+
+    account = lock_accounts([(member.pk, currency.pk)])[(member.pk, currency.pk)]
+    if total > account.balance:
+        raise InsufficientFunds(InsufficientFunds.BALANCE)
+    withdraw, created = insert_with_tid(
+        Withdraw, tid=tid, digest=request_digest, constraint="withdraws_tid_upper_uniq",
+        build=lambda chosen: Withdraw(member=member, currency=currency, type=currency.type, tid=chosen, rid=rid,
+                                      sum=total, fee=fee, amount=paid, request_digest=request_digest),
+    )
+    if created:
+        _fire(withdraw, "submit")
+        if process:
+            _api_process(withdraw)
+    return withdraw
+
+
+# --- events on a locked row -------------------------------------------------------------------------------------
+
+
+def _lock(withdraw_id: int, *, skip_locked: bool = False) -> Withdraw | None:
+    return (
+        Withdraw.objects.select_for_update(of=("self",), skip_locked=skip_locked)
+        .select_related("member", "currency").filter(pk=withdraw_id).first()
+    )
+
+
+def _locked_or_404(withdraw_id: int) -> Withdraw:
+    withdraw = _lock(withdraw_id)
+    if withdraw is None:
+        raise RecordNotFound()
+    return withdraw
+
+
+def _error_entry(kind: str, message: str) -> dict:
+    return {"class": kind, "message": message, "at": timezone.now().isoformat()}
+
+
+def _fire(withdraw: Withdraw, event: str, *, error: dict | None = None, queue_send: bool = True) -> None:
+    """Apply `event` to the locked withdraw: guard, state, funds and postings of domain.md §6.4, then save."""
+    if event in ("load", "dispatch", "success") and withdraw.type == CurrencyType.COIN and not withdraw.txid:
+        raise BusinessRuleError(f"Cannot {event} withdraw without a txid")
+    if event == "load" and withdraw.type != CurrencyType.COIN:
+        raise IllegalTransition(event, "withdraw", withdraw.state)
+    previous = WITHDRAW_MACHINE.fire(withdraw, event)
+    if error is not None:
+        withdraw.error = [*withdraw.error, error]
+    if event == "err":
+        withdraw.attempts += 1
+    withdraw.save()
+
+    entry = Entry(Reference("withdraw", withdraw.pk))
+    member, currency = withdraw.member, withdraw.currency
+    if event == "submit":
+        entry.lock_funds(member, currency, withdraw.sum)
+    elif event in ("reject", "fail") or (event == "cancel" and previous != S.PREPARED):
+        entry.unlock_funds(member, currency, withdraw.sum)
+    elif event == "success":
+        entry.unlock_and_sub_funds(member, currency, withdraw.sum)
+        if withdraw.fee > ZERO:
+            entry.platform(AccountType.REVENUE, currency, "credit", withdraw.fee, member=member)
+        entry.platform(AccountType.ASSET, currency, "debit", withdraw.amount)
+    if entry.postings:
+        entry.post()
+    if event == "process" and withdraw.type == CurrencyType.COIN and queue_send:
+        queue_send_on_commit(withdraw.pk)
+
+
+def queue_send_on_commit(withdraw_id: int) -> None:
+    """Hand the withdraw to the send worker once the transaction that moved it to processing has committed."""
+    from withdraws.tasks import send_withdraw
+
+    send_withdraw.delay_on_commit(withdraw_id)
+
+
+def audit_failures(withdraw: Withdraw) -> list[str]:
+    """Reasons to reject a submitted withdraw (domain.md §7.1); empty when it may be accepted."""
+    reasons = []
+    if not withdraw.member.is_enabled:
+        reasons.append("Member is not enabled")
+    if not withdraw.currency.enabled:
+        reasons.append("Currency is disabled")
+    currency = withdraw.currency
+    if currency.type == CurrencyType.COIN and not addresses.is_valid_address(currency.address_format, withdraw.rid):
+        reasons.append(f"Rid is not a valid {currency.address_format} address")
+    return reasons
+
+
+def _audit(withdraw: Withdraw) -> None:
+    """submitted -> rejected (reasons appended to `error`) or accepted."""
+    reasons = audit_failures(withdraw)
+    if reasons:
+        _fire(withdraw, "reject", error=_error_entry("AuditRejected", "; ".join(reasons)))
+    else:
+        _fire(withdraw, "accept")
+
+
+def _api_process(withdraw: Withdraw) -> None:
+    """The API's process action (management-api.md §4.9): advance the withdraw as far as the partner may."""
+    if withdraw.state in COMPLETED:
+        raise IllegalTransition("process", "withdraw", withdraw.state)
+    if withdraw.state == S.PREPARED:
+        _fire(withdraw, "submit")
+    if withdraw.type != CurrencyType.FIAT:
+        return
+    if withdraw.state == S.SUBMITTED:
+        _audit(withdraw)
+    if withdraw.state == S.ACCEPTED and withdraw_is_quick(withdraw):
+        for event in ("process", "dispatch", "success"):
+            _fire(withdraw, event)
+
+
+@transaction.atomic(durable=True)
+def withdraw_action(*, tid: str, action: str) -> Withdraw:
+    """PUT /withdraws/action: `process` or `cancel` the withdraw with exactly this tid."""
+    withdraw = (
+        Withdraw.objects.select_for_update(of=("self",)).select_related("member", "currency").filter(tid=tid).first()
+    )
+    if withdraw is None:
+        raise RecordNotFound()
+    if action == "process":
+        _api_process(withdraw)
+    else:
+        _fire(withdraw, "cancel")
+    return withdraw
+
+
+# --- one event each, for operators and tests --------------------------------------------------------------------
+
+
+def _event_service(event: str):
+    @transaction.atomic(durable=True)
+    def service(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
+        withdraw = _locked_or_404(withdraw_id)
+        if txid is not None:
+            withdraw.txid = txid
+        _fire(withdraw, event, error=error)
+        return withdraw
+
+    service.__name__ = service.__qualname__ = f"withdraw_{event}"
+    service.__doc__ = f"Fire `{event}` on the withdraw (domain.md §6.4); `txid` is recorded first when given."
+    return service
+
+
+withdraw_submit = _event_service("submit")
+withdraw_cancel = _event_service("cancel")
+withdraw_accept = _event_service("accept")
+withdraw_reject = _event_service("reject")
+withdraw_process = _event_service("process")
+withdraw_load = _event_service("load")
+withdraw_dispatch = _event_service("dispatch")
+withdraw_success = _event_service("success")
+withdraw_skip = _event_service("skip")
+withdraw_fail = _event_service("fail")
+withdraw_err = _event_service("err")
+
+
+# --- workers (domain.md §7) ---------------------------------------------------------------------------------------
+
+
+def _batch(state: str):
+    """Withdraws in `state`, oldest first, locked; rows another worker holds are skipped."""
+    return list(
+        Withdraw.objects.select_for_update(of=("self",), skip_locked=True).select_related("member", "currency")
+        .filter(state=state).order_by("created_at", "id")[:BATCH_SIZE]
+    )
+
+
+@transaction.atomic(durable=True)
+def withdraw_audit() -> int:
+    """Audit submitted withdraws (§7.1); a coin withdraw accepted and quick goes on to processing and is queued
+    for sending after commit. Returns how many were audited."""
+    withdraws = _batch(S.SUBMITTED)
+    for withdraw in withdraws:
+        _audit(withdraw)
+        if withdraw.state == S.ACCEPTED and withdraw.type == CurrencyType.COIN and withdraw_is_quick(withdraw):
+            _fire(withdraw, "process")
+    return len(withdraws)
+
+
+def _send(withdraw: Withdraw) -> None:
+    """§7.2 on a locked coin withdraw in processing: fail, skip, dispatch (txid stored) or err."""
+    gateway = gateway_for(withdraw.currency)
+    if not gateway.sends:
+        return  # manual gateway: an operator pays and records the txid
+    if not withdraw.rid.strip():
+        _fire(withdraw, "fail", error=_error_entry("BlankRid", "rid is blank"))
+        return
+    try:
+        balance = gateway.hot_wallet_balance(withdraw.currency)
+        if balance is None or balance < withdraw.amount:
+            _fire(withdraw, "skip")
+            return
+        txid = gateway.send(withdraw.currency, withdraw.rid, withdraw.amount, withdraw.tid)
+    except Exception as error:  # any gateway fault: record it, the retry worker takes over
+        logger.warning("send of withdraw %s failed: %r", withdraw.tid, error)
+        _fire(withdraw, "err", error=_error_entry(type(error).__name__, str(error)))
+        return
+    withdraw.txid = txid
+    _fire(withdraw, "dispatch")
+
+
+@transaction.atomic(durable=True)
+def withdraw_send(*, withdraw_id: int) -> None:
+    """Send one coin withdraw in processing; does nothing when it is elsewhere or another worker holds it."""
+    withdraw = _lock(withdraw_id, skip_locked=True)
+    if withdraw is None or withdraw.state != S.PROCESSING or withdraw.type != CurrencyType.COIN:
+        return
+    _send(withdraw)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Backoff after the last failed attempt: 10 s x 2^(attempts-1), at most 10 minutes."""
+    return min(RETRY_BASE_DELAY * 2 ** max(attempts - 1, 0), RETRY_MAX_DELAY)
+
+
+@transaction.atomic(durable=True)
+def withdraw_retry(*, now: datetime | None = None) -> int:
+    """Retry errored withdraws whose backoff has passed (§7.3). Returns how many were tried."""
+    now = now or timezone.now()
+    tried = 0
+    for withdraw in _batch(S.ERRORED):
+        if withdraw.updated_at > now - retry_delay(withdraw.attempts):
+            continue
+        tried += 1
+        gateway = gateway_for(withdraw.currency)
+        if not gateway.sends:
+            continue
+        found = gateway.find_transaction(withdraw.currency, withdraw.tid)
+        if found is not UNKNOWN and found:
+            withdraw.txid = found
+            _fire(withdraw, "process", queue_send=False)
+            _fire(withdraw, "dispatch")
+        elif withdraw.attempts < settings.WITHDRAW_MAX_ATTEMPTS:
+            _fire(withdraw, "process", queue_send=False)
+            _send(withdraw)  # idempotent on the tid, so an unknown answer above cannot lead to paying twice
+        elif found is None:
+            _fire(withdraw, "fail", error=_error_entry("GaveUp", f"no transaction after {withdraw.attempts} attempts"))
+        # else: the gateway cannot tell and attempts are used up: left errored for an operator
+    return tried
+
+
+@transaction.atomic(durable=True)
+def withdraw_confirm() -> int:
+    """Count confirmations of confirming coin withdraws (§7.4): success at the currency's min_confirmations,
+    fail when the gateway reports the transaction failed or dropped. Manual-gateway ones are left to operators."""
+    checked = 0
+    for withdraw in _batch(S.CONFIRMING):
+        gateway = gateway_for(withdraw.currency)
+        if withdraw.type != CurrencyType.COIN or not gateway.sends:
+            continue
+        checked += 1
+        try:
+            confirmations = gateway.confirmations(withdraw.currency, withdraw.txid)
+        except Exception as error:  # unreachable: try again next round
+            logger.warning("confirmations of withdraw %s unknown: %r", withdraw.tid, error)
+            continue
+        if confirmations is FAILED:
+            _fire(withdraw, "fail", error=_error_entry("TransactionFailed", f"transaction {withdraw.txid} failed or dropped"))
+        elif confirmations >= withdraw.currency.min_confirmations:
+            withdraw.confirmations = confirmations
+            _fire(withdraw, "success")
+        elif confirmations != withdraw.confirmations:
+            withdraw.confirmations = confirmations
+            withdraw.save(update_fields=["confirmations", "updated_at"])
+    return checked

@@ -1,0 +1,28 @@
+"""Celery tasks of the withdraw workers (domain.md §7): thin — each calls one service, which locks, re-checks the
+state and does nothing when the withdraw is no longer where it expects it, so every task is safe to run twice or
+concurrently. Acknowledged late (settings): a worker killed mid-task has the task redelivered.
+The schedule is CELERY_BEAT_SCHEDULE in settings."""
+
+from celery import shared_task
+
+from withdraws import services
+
+
+@shared_task
+def audit_withdraws() -> int:
+    return services.withdraw_audit()
+
+
+@shared_task
+def send_withdraw(withdraw_id: int) -> None:
+    services.withdraw_send(withdraw_id=withdraw_id)
+
+
+@shared_task
+def retry_withdraws() -> int:
+    return services.withdraw_retry()
+
+
+@shared_task
+def confirm_withdraws() -> int:
+    return services.withdraw_confirm()
