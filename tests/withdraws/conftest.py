@@ -5,7 +5,6 @@ import pytest
 import redis
 from django.conf import settings
 
-import tests.deposits.conftest  # noqa: F401  (puts the chart back after a transactional test's flush)
 from ledger.models import Account, Operation
 from withdraws.gateways.simulated import KEY_PREFIX, sends_key
 
