@@ -152,6 +152,19 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
+# One queue per kind of work, so each gets its own workers and a slow gateway cannot starve the audit or the
+# books check (docs/deploy.md); tasks not named here go to the default queue "celery".
+CELERY_TASK_ROUTES = {
+    "withdraws.tasks.audit*": {"queue": "audit"},
+    "withdraws.tasks.send*": {"queue": "gateway"},
+    "withdraws.tasks.retry*": {"queue": "gateway"},
+    "withdraws.tasks.confirm*": {"queue": "confirmations"},
+    "ledger.tasks.*": {"queue": "books"},
+}
+# Periodic tasks (celery beat): each app adds its own entries to this dict.
+CELERY_BEAT_SCHEDULE = {
+    "ledger-books-check": {"task": "ledger.tasks.books_check", "schedule": float(os.environ.get("LEDGER_BOOKS_CHECK_INTERVAL", "3600"))},
+}
 
 # Withdraw workers (domain.md §7).
 WITHDRAW_AUDIT_INTERVAL = float(os.environ.get("WITHDRAW_AUDIT_INTERVAL", "5"))
