@@ -2,6 +2,9 @@
 
 import json
 import logging
+import os
+import subprocess
+import sys
 from decimal import Decimal
 
 import pytest
@@ -211,16 +214,15 @@ def test_submitted_withdraw_without_its_lock_is_a_breach(member, usd):
     assert len(books_check().breaches) == 2
 
 
-@pytest.mark.django_db(transaction=True)
-def test_check_outside_a_transaction_reads_one_snapshot_and_leaves_autocommit(member, usd):
-    fund_member(member, usd, 100)
+def test_command_outside_a_transaction_checks_in_one_snapshot_and_exits_zero():
+    # A separate process sees the committed test database (migrated, chart installed) outside any transaction:
+    # the path the hourly task and an operator's shell take.
+    db = connection.settings_dict
+    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
+    result = subprocess.run([sys.executable, "manage.py", "check_ledger"], env=env, capture_output=True, text=True, timeout=120)
 
-    report = books_check()
-
-    assert report.ok and connection.get_autocommit() and not connection.connection.info.transaction_status
-    sql("UPDATE accounts SET balance = balance + 1")  # a later statement is not caught in a leftover transaction
-    assert checks(books_check()) == {"balance_mismatch"}
-    sql("UPDATE accounts SET balance = balance - 1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].startswith("OK: ")
 
 
 def test_hourly_task_runs_the_books_check_and_is_scheduled(member, usd):
