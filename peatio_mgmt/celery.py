@@ -7,3 +7,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peatio_mgmt.settings")
 app = Celery("peatio_mgmt")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+import peatio_mgmt.metrics  # noqa: E402,F401  (its Celery signal handlers count task runs and failures)

@@ -83,6 +83,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "peatio_mgmt.log.RequestIdMiddleware",
+    "peatio_mgmt.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -174,10 +176,21 @@ WITHDRAW_MAX_ATTEMPTS = int(os.environ.get("WITHDRAW_MAX_ATTEMPTS", "5"))
 SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND = float(os.environ.get("SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND", "1"))
 SIMULATED_GATEWAY_HOT_WALLET_BALANCE: dict[str, str] = {}
 
+# LOG_FORMAT=json: one JSON object per record, with the request id (peatio_mgmt.log).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "peatio_mgmt.log.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "peatio_mgmt.log.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if os.environ.get("LOG_FORMAT") == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
