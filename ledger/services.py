@@ -263,6 +263,8 @@ OPERATION_COLUMNS = ("type", "code", "currency_id", "member_id", "reference_type
 
 def _write_accounts_and_operations(accounts: Iterable[Account], operations: list[Operation]) -> None:
     """One statement: the accounts' new balance/locked and the postings; sets each operation's id and created_at."""
+    if not operations:
+        return  # an entry without postings touches no account either
     rows = list(accounts)
     params: list = []
     sql = ""

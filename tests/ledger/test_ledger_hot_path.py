@@ -35,6 +35,10 @@ def test_posted_operations_carry_their_ids_and_times(member, usd):
     assert all(op.created_at is not None and not op._state.adding for op in operations)
 
 
+def test_entry_without_postings_posts_nothing():
+    assert Entry(Reference("transfer", 1)).post() == []
+
+
 def test_refused_event_leaves_the_callers_transaction_usable(member, usd):
     fund_member(member, usd, 1)
     with transaction.atomic():
