@@ -63,6 +63,11 @@ else:
     REDIS_URL = embedded_redis_url(VAR_DIR)
 
 DATABASES = {"default": database_from_url(DATABASE_URL)}
+# An optional streaming replica for the list/get routes (peatio_mgmt.db_router.replica()).
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = database_from_url(os.environ["DATABASE_REPLICA_URL"])
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["peatio_mgmt.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
@@ -84,6 +89,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "peatio_mgmt.log.RequestIdMiddleware",
+    "peatio_mgmt.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -167,26 +174,48 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
+# One queue per kind of work, so each gets its own workers and a slow gateway cannot starve the audit or the
+# books check (docs/deploy.md); tasks not named here go to the default queue "celery".
+CELERY_TASK_ROUTES = {
+    "withdraws.tasks.audit*": {"queue": "audit"},
+    "withdraws.tasks.send*": {"queue": "gateway"},
+    "withdraws.tasks.retry*": {"queue": "gateway"},
+    "withdraws.tasks.confirm*": {"queue": "confirmations"},
+    "ledger.tasks.*": {"queue": "books"},
+}
 
-# Withdraw workers (domain.md §7).
-WITHDRAW_AUDIT_INTERVAL = float(os.environ.get("WITHDRAW_AUDIT_INTERVAL", "5"))
-WITHDRAW_RETRY_INTERVAL = float(os.environ.get("WITHDRAW_RETRY_INTERVAL", "30"))
-WITHDRAW_CONFIRM_INTERVAL = float(os.environ.get("WITHDRAW_CONFIRM_INTERVAL", "5"))
+# Workers (domain.md §7); intervals in whole seconds.
+WITHDRAW_AUDIT_INTERVAL = int(os.environ.get("WITHDRAW_AUDIT_INTERVAL", "5"))
+WITHDRAW_RETRY_INTERVAL = int(os.environ.get("WITHDRAW_RETRY_INTERVAL", "30"))
+WITHDRAW_CONFIRM_INTERVAL = int(os.environ.get("WITHDRAW_CONFIRM_INTERVAL", "5"))
 WITHDRAW_MAX_ATTEMPTS = int(os.environ.get("WITHDRAW_MAX_ATTEMPTS", "5"))
-SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND = float(os.environ.get("SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND", "1"))
+LEDGER_BOOKS_CHECK_INTERVAL = int(os.environ.get("LEDGER_BOOKS_CHECK_INTERVAL", "3600"))
+SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND = int(os.environ.get("SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND", "1"))
 SIMULATED_GATEWAY_HOT_WALLET_BALANCE: dict[str, str] = {}
 
-# The withdraw workers' schedule (withdraws.tasks; domain.md §7).
+# Periodic tasks (celery beat).
 CELERY_BEAT_SCHEDULE = {
     "audit-withdraws": {"task": "withdraws.tasks.audit_withdraws", "schedule": WITHDRAW_AUDIT_INTERVAL},
     "retry-withdraws": {"task": "withdraws.tasks.retry_withdraws", "schedule": WITHDRAW_RETRY_INTERVAL},
     "confirm-withdraws": {"task": "withdraws.tasks.confirm_withdraws", "schedule": WITHDRAW_CONFIRM_INTERVAL},
+    "ledger-books-check": {"task": "ledger.tasks.books_check", "schedule": LEDGER_BOOKS_CHECK_INTERVAL},
 }
 
+# LOG_FORMAT=json: one JSON object per record, with the request id (peatio_mgmt.log).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "peatio_mgmt.log.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "peatio_mgmt.log.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if os.environ.get("LOG_FORMAT") == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }

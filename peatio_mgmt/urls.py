@@ -1,8 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from peatio_mgmt.health import healthz
+from peatio_mgmt.metrics import metrics_view
+
 urlpatterns = [
     # The operator console's pages (dashboard, reports, two-factor) first: "" replaces the admin index.
     path("admin/", include("operators.urls")),
     path("admin/", admin.site.urls),
+    path("healthz", healthz),
+    path("metrics", metrics_view),
 ]

@@ -12,7 +12,7 @@ from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 from django.db import connection
 
-from peatio_mgmt.celery import app
+from peatio_mgmt.celery import all_queues, app
 from tests.conftest import assert_ledger_invariant
 from tests.factories import CoinFactory, MemberFactory, fund_member
 from tests.withdraws.conftest import funds
@@ -36,7 +36,7 @@ def test_real_worker_and_beat_pay_a_quick_coin_withdraw(api, settings, capsys):
     task_postrun.connect(close_connection, weak=False)
     beat = EmbeddedService(app, thread=True, scheduler_cls=Scheduler)
     try:
-        with start_worker(app, perform_ping_check=False, shutdown_timeout=30):
+        with start_worker(app, queues=all_queues(), perform_ping_check=False, shutdown_timeout=30):
             beat.start()
             started = time.monotonic()
             response = api.post("/withdraws/new", {"uid": member.uid, "currency": "btc", "amount": "0.05", "rid": ADDRESS})

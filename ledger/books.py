@@ -1,0 +1,262 @@
+"""The books check (domain.md §11): every invariant of the ledger verified with aggregate SQL.
+
+Each check is one aggregate query whose result rows are the breaches (or the per-currency totals), so the check
+costs O(rows) in PostgreSQL and Python only walks the few rows the aggregates return. `books_check()` reads;
+`books_check_run()` is what the command and the hourly task call: check, log, and record the result in Redis
+for the admin dashboard and /metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import redis
+from django.conf import settings
+from django.db import connection
+
+from ledger.money import MONEY_CONTEXT, ZERO, format_amount
+from ledger.selectors import account_mismatches
+
+logger = logging.getLogger(__name__)
+
+LAST_CHECK_KEY = "ledger:last_check"
+# The Redis record keeps the first breaches only: enough for an operator to start, bounded for a broken ledger.
+RECORDED_BREACHES = 50
+
+NEGATIVE_ACCOUNTS_SQL = """
+SELECT member_id, currency_id, balance, locked FROM accounts WHERE balance < 0 OR locked < 0 ORDER BY 1, 2
+"""
+
+TWO_SIDED_POSTINGS_SQL = """
+SELECT id, currency_id, debit, credit FROM operations
+WHERE NOT ((debit > 0 AND credit = 0) OR (debit = 0 AND credit > 0))
+ORDER BY id
+"""
+
+UNBALANCED_TRANSFERS_SQL = """
+SELECT reference_id, currency_id, SUM(debit), SUM(credit) FROM operations
+WHERE reference_type = 'transfer'
+GROUP BY reference_id, currency_id
+HAVING SUM(debit) <> SUM(credit)
+ORDER BY 1, 2
+"""
+
+# The postings each deposit / withdraw state implies (domain.md §5.2, §6.4), compared with the journal per
+# (reference, account type, kind, side, member, currency) as sums. A canceled withdraw may come from `prepared`
+# (no postings) or from submitted/accepted (lock + unlock pairs): it is expected to hold the pairs exactly when
+# it holds any posting at all.
+EVENT_POSTINGS_SQL = """
+WITH actual AS (
+    SELECT o.reference_type, o.reference_id AS id, c.type, c.kind,
+           CASE WHEN o.debit > 0 THEN 'debit' ELSE 'credit' END AS side,
+           o.member_id, o.currency_id, SUM(o.debit + o.credit) AS amount
+    FROM operations o JOIN chart_accounts c ON c.code = o.code
+    WHERE o.reference_type IN ('deposit', 'withdraw')
+    GROUP BY 1, 2, 3, 4, 5, 6, 7
+),
+expected AS (
+    SELECT 'deposit' AS reference_type, d.id, e.type, e.kind, e.side, e.member_id, d.currency_id, e.amount
+    FROM deposits d
+    CROSS JOIN LATERAL (VALUES
+        ('asset', 'main', 'credit', NULL::bigint, d.amount + d.fee),
+        ('revenue', 'main', 'credit', d.member_id, d.fee),
+        ('liability', 'main', 'credit', d.member_id, d.amount)
+    ) AS e(type, kind, side, member_id, amount)
+    WHERE d.state IN ('accepted', 'skipped', 'collected') AND e.amount > 0
+    UNION ALL
+    SELECT 'withdraw', w.id, e.type, e.kind, e.side, e.member_id, w.currency_id, e.amount
+    FROM withdraws w
+    CROSS JOIN LATERAL (VALUES
+        ('liability', 'main', 'debit', w.member_id, w.sum, w.state <> 'prepared'),
+        ('liability', 'locked', 'credit', w.member_id, w.sum, w.state <> 'prepared'),
+        ('liability', 'locked', 'debit', w.member_id, w.sum, w.state IN ('canceled', 'rejected', 'failed', 'succeed')),
+        ('liability', 'main', 'credit', w.member_id, w.sum, w.state IN ('canceled', 'rejected', 'failed')),
+        ('revenue', 'main', 'credit', w.member_id, w.fee, w.state = 'succeed' AND w.fee > 0),
+        ('asset', 'main', 'debit', NULL::bigint, w.amount, w.state = 'succeed')
+    ) AS e(type, kind, side, member_id, amount, applies)
+    WHERE e.applies
+      AND (w.state <> 'canceled' OR w.id IN (SELECT id FROM actual WHERE reference_type = 'withdraw'))
+)
+SELECT COALESCE(a.reference_type, e.reference_type), COALESCE(a.id, e.id), COALESCE(a.type, e.type),
+       COALESCE(a.kind, e.kind), COALESCE(a.side, e.side), COALESCE(a.member_id, e.member_id),
+       COALESCE(a.currency_id, e.currency_id), COALESCE(a.amount, 0), COALESCE(e.amount, 0)
+FROM actual a FULL OUTER JOIN expected e
+  ON a.reference_type = e.reference_type AND a.id = e.id AND a.type = e.type AND a.kind = e.kind
+ AND a.side = e.side AND a.member_id IS NOT DISTINCT FROM e.member_id AND a.currency_id = e.currency_id
+WHERE a.amount IS DISTINCT FROM e.amount
+ORDER BY 1, 2, 3, 4, 5
+"""
+
+BALANCE_SHEET_SQL = """
+SELECT currency_id, type, SUM(credit - debit) FROM operations GROUP BY currency_id, type
+"""
+
+TOTAL_OF_TYPE = {"asset": "assets", "liability": "liabilities", "revenue": "revenues", "expense": "expenses"}
+
+ACCOUNTS_PER_CURRENCY_SQL = "SELECT currency_id, COUNT(*) FROM accounts GROUP BY currency_id"
+
+
+@dataclass(frozen=True)
+class Breach:
+    check: str
+    currency: str
+    detail: str
+
+
+@dataclass
+class CurrencySummary:
+    currency: str
+    assets: Decimal = ZERO
+    liabilities: Decimal = ZERO
+    revenues: Decimal = ZERO
+    expenses: Decimal = ZERO
+    accounts: int = 0
+    breaches: int = 0
+
+    @property
+    def difference(self) -> Decimal:
+        """Σ assets − (Σ liabilities + Σ revenues − Σ expenses): zero when the balance-sheet equation holds."""
+        c = MONEY_CONTEXT
+        return c.subtract(self.assets, c.subtract(c.add(self.liabilities, self.revenues), self.expenses))
+
+    def to_json(self) -> dict:
+        amounts = ("assets", "liabilities", "revenues", "expenses")
+        return {
+            "currency": self.currency,
+            **{name: format_amount(getattr(self, name)) for name in amounts},
+            "difference": format_amount(self.difference),
+            "accounts": self.accounts,
+            "breaches": self.breaches,
+        }
+
+
+@dataclass
+class BooksReport:
+    checked_at: datetime
+    currencies: list[CurrencySummary]
+    breaches: list[Breach] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaches
+
+    def to_json(self) -> dict:
+        return {
+            "time": self.checked_at.isoformat(),
+            "ok": self.ok,
+            "breaches": len(self.breaches),
+            "currencies": [summary.to_json() for summary in self.currencies],
+            "first_breaches": [vars(b) for b in self.breaches[:RECORDED_BREACHES]],
+        }
+
+    def render(self) -> str:
+        header = ("currency", "assets", "liabilities", "revenues", "expenses", "difference", "accounts", "breaches")
+        rows = [header] + [
+            (s.currency, *(format_amount(v) for v in (s.assets, s.liabilities, s.revenues, s.expenses, s.difference)),
+             str(s.accounts), str(s.breaches))
+            for s in self.currencies
+        ]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+        lines = [f"Books check at {self.checked_at.isoformat()}"]
+        lines += ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))) for row in rows]
+        lines.append("difference = assets - (liabilities + revenues - expenses), reported, not a breach")
+        for breach in self.breaches:
+            lines.append(f"BREACH {breach.check} [{breach.currency}] {breach.detail}")
+        lines.append(f"OK: {len(self.currencies)} currencies, no breach" if self.ok else f"FAILED: {len(self.breaches)} breaches")
+        return "\n".join(lines)
+
+
+def _rows(sql: str) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchall()
+
+
+def _breaches() -> list[Breach]:
+    breaches = [
+        Breach("balance_mismatch", currency, f"member {member}: balance {balance} locked {locked}, postings say {p_balance} / {p_locked}")
+        for member, currency, balance, locked, p_balance, p_locked in account_mismatches()
+    ]
+    breaches += [
+        Breach("negative_account", currency, f"member {member}: balance {balance} locked {locked}")
+        for member, currency, balance, locked in _rows(NEGATIVE_ACCOUNTS_SQL)
+    ]
+    breaches += [
+        Breach("two_sided_posting", currency, f"operation {op_id}: debit {debit} credit {credit}")
+        for op_id, currency, debit, credit in _rows(TWO_SIDED_POSTINGS_SQL)
+    ]
+    breaches += [
+        Breach("unbalanced_transfer", currency, f"transfer {transfer_id}: debit {debit} != credit {credit}")
+        for transfer_id, currency, debit, credit in _rows(UNBALANCED_TRANSFERS_SQL)
+    ]
+    breaches += [
+        Breach(
+            "event_postings",
+            currency,
+            f"{ref_type} {ref_id}: {type_}/{kind} {side} member {member}: postings {actual}, state implies {expected}",
+        )
+        for ref_type, ref_id, type_, kind, side, member, currency, actual, expected in _rows(EVENT_POSTINGS_SQL)
+    ]
+    return breaches
+
+
+def books_check() -> BooksReport:
+    """Check every invariant of domain.md §11 (1–6) and total the books per currency; writes nothing.
+
+    Runs in one REPEATABLE READ snapshot when called outside a transaction, so the queries see the same books.
+    """
+    checked_at = datetime.now(timezone.utc)
+    with connection.cursor() as cursor:
+        snapshot = not connection.in_atomic_block
+        if snapshot:
+            cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            breaches = _breaches()
+            totals = _rows(BALANCE_SHEET_SQL)
+            accounts = _rows(ACCOUNTS_PER_CURRENCY_SQL)
+            currencies = [row[0] for row in _rows("SELECT id FROM currencies")]
+        finally:
+            if snapshot:
+                cursor.execute("COMMIT")
+
+    summaries = {code: CurrencySummary(code) for code in currencies}
+    for currency, type_, total in totals:
+        if type_ in TOTAL_OF_TYPE:
+            setattr(summaries.setdefault(currency, CurrencySummary(currency)), TOTAL_OF_TYPE[type_], total)
+    for currency, count in accounts:
+        summaries.setdefault(currency, CurrencySummary(currency)).accounts = count
+    for currency, count in Counter(b.currency for b in breaches).items():
+        summaries.setdefault(currency, CurrencySummary(currency)).breaches = count
+    return BooksReport(checked_at, sorted(summaries.values(), key=lambda s: s.currency), breaches)
+
+
+def books_check_run() -> BooksReport:
+    """The books check as the command and the hourly task run it: check, log a breach, record the result."""
+    report = books_check()
+    if report.ok:
+        logger.info("books check: ok, %d currencies", len(report.currencies))
+    else:
+        logger.error(
+            "books check: %d breaches: %s", len(report.breaches), "; ".join(f"{b.check} [{b.currency}] {b.detail}" for b in report.breaches[:10])
+        )
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
+        client.set(LAST_CHECK_KEY, json.dumps(report.to_json()))
+    except redis.RedisError:
+        # The verdict still reaches the log and the exit code; only the dashboard misses this run.
+        logger.exception("books check: could not record the result in Redis")
+    return report
+
+
+def books_last_check() -> dict | None:
+    """The last recorded result (JSON of BooksReport.to_json), None when none was recorded or Redis is down."""
+    try:
+        raw = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2).get(LAST_CHECK_KEY)
+    except redis.RedisError:
+        return None
+    return json.loads(raw) if raw else None

@@ -1,0 +1,11 @@
+"""Celery tasks of the ledger: thin, the work is in ledger.books."""
+
+from celery import shared_task
+
+from ledger.books import books_check_run
+
+
+@shared_task(name="ledger.tasks.books_check")
+def books_check() -> bool:
+    """The hourly books check (celery beat, settings.CELERY_BEAT_SCHEDULE); a breach is logged as an error."""
+    return books_check_run().ok
