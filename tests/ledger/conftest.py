@@ -2,8 +2,10 @@
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from importlib import import_module
 
 import pytest
+from django.apps import apps
 
 from ledger.models import ChartAccount, Operation
 from tests.factories import CoinFactory, CurrencyFactory, MemberFactory
@@ -37,12 +39,19 @@ def eth(db):
 
 
 @pytest.fixture
-def demo(alice, bob, carol, usd, eur, btc, eth):
+def chart(db):
+    """The default chart of accounts; a transactional test (transaction=True) flushes the migration's rows."""
+    if not ChartAccount.objects.exists():
+        import_module("ledger.migrations.0002_chart_of_accounts_and_append_only_journal").install_chart(apps, None)
+
+
+@pytest.fixture
+def demo(chart, alice, bob, carol, usd, eur, btc, eth):
     """Everything the examples name."""
 
 
 @pytest.fixture
-def token_distribution_account(db):
+def token_distribution_account(chart):
     """The platform-scope liability account 292 of the example chart (domain.md §3)."""
     return ChartAccount.objects.create(code=292, type="liability", kind="token-distribution", currency_type="coin",
                                        scope="platform", description="Token Distributions Liabilities Account")
