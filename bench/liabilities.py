@@ -9,7 +9,7 @@ the liability postings of the oldest tenth of the journal (~35,000) are his, non
 planner walking the primary key backwards for "newest first" would read most of the table. The member postings have no
 balances behind them (only reads are measured). Then it times the routes in-process through the API's dispatch
 (parameter parsing, look-ups, the queries, rendering, JSON encoding — everything but the JWS gate and HTTP),
-prints p50/p95 in ms per case and the EXPLAIN ANALYZE of the list queries.
+prints p50/p95 in ms per case and the EXPLAIN ANALYZE of the list queries (ids of the page, rows by id, COUNT).
 """
 
 from __future__ import annotations
@@ -147,7 +147,8 @@ def main() -> None:
     fill(args.rows, args.members, args.refill)
 
     from ledger.models import Currency, Member
-    from ledger.selectors import operation_list
+    from ledger.models import Operation
+    from ledger.selectors import OPERATION_FIELDS, operation_ids
 
     uids = list(Member.objects.order_by("id").values_list("uid", flat=True))
     pick = random.Random(7).choice
@@ -175,12 +176,14 @@ def main() -> None:
     heavy = Member.objects.get(uid=uids[0])
     btc = Currency.objects.get(pk="btc")
     plans = [
-        ("liabilities uid, limit 100", operation_list(type_="liability", member=member)[:100]),
-        ("liabilities uid, limit 10000", operation_list(type_="liability", member=member)[:10000]),
-        ("liabilities uid of the heavy member, limit 100", operation_list(type_="liability", member=heavy)[:100]),
-        ("liabilities uid + currency, limit 100", operation_list(type_="liability", member=member, currency=btc)[:100]),
-        ("COUNT liabilities uid", operation_list(type_="liability", member=member).order_by()),
-        ("COUNT liabilities (no filter)", operation_list(type_="liability").order_by()),
+        ("liabilities uid, limit 100", operation_ids(type_="liability", member=member)[:100]),
+        ("liabilities uid, limit 10000", operation_ids(type_="liability", member=member)[:10000]),
+        ("liabilities uid of the heavy member, limit 100", operation_ids(type_="liability", member=heavy)[:100]),
+        ("liabilities uid + currency, limit 100", operation_ids(type_="liability", member=member, currency=btc)[:100]),
+        ("rows of a page by id", Operation.objects.filter(
+            id__in=list(operation_ids(type_="liability", member=heavy)[:100])).order_by("-id").values(*OPERATION_FIELDS)),
+        ("COUNT liabilities uid", operation_ids(type_="liability", member=member).order_by()),
+        ("COUNT liabilities (no filter)", operation_ids(type_="liability").order_by()),
     ]
     for label, queryset in plans:
         print(f"\nEXPLAIN ANALYZE — {label}")

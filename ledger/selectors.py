@@ -48,7 +48,7 @@ def account_balance(*, member: Member, currency: Currency) -> Account:
 OPERATION_FIELDS = ("id", "type", "code_id", "currency_id", "debit", "credit", "member__uid", "reference_type", "created_at")
 
 
-def operation_list(
+def operation_ids(
     *,
     type_: str,
     currency: Currency | None = None,
@@ -57,11 +57,16 @@ def operation_list(
     time_from: datetime | None = None,
     time_to: datetime | None = None,
 ) -> QuerySet:
-    """Postings of one account type, newest first, as OPERATION_FIELDS dicts (management-api.md §4.11, §4.18).
+    """Ids of the postings of one account type, newest first (management-api.md §4.11, §4.18); page them, then
+    read the rows with `operations_by_id`.
 
-    Every filter is an equality or range on a column of the (type, ...) indexes of domain.md §2.5. The stored
-    reference_type is always lowercase, so comparing it with the lowercased filter ignores case and still uses
-    the (type, reference_type, id) index (UPPER()/ILIKE would not).
+    Every filter is an equality or range on a column of the (type, ...) indexes of domain.md §2.5, and asking for
+    ids alone lets PostgreSQL answer from those indexes (index-only scan, backwards, stopping after the page).
+    Asking for whole rows instead makes it walk the primary key backwards and filter, on the assumption that the
+    matching postings are spread evenly over time — reading most of the journal when they are old (a member or a
+    currency inactive for months). The rows of the page are then read by primary key.
+    The stored reference_type is always lowercase, so comparing it with the lowercased filter ignores case and
+    still uses the (type, reference_type, id) index (UPPER()/ILIKE would not).
     """
     postings = Operation.objects.filter(type=type_)
     if currency is not None:
@@ -74,7 +79,14 @@ def operation_list(
         postings = postings.filter(created_at__gte=time_from)
     if time_to is not None:
         postings = postings.filter(created_at__lt=time_to)
-    return postings.order_by("-id").values(*OPERATION_FIELDS)
+    return postings.order_by("-id").values_list("id", flat=True)
+
+
+def operations_by_id(ids: list[int]) -> list[dict]:
+    """The postings of a page of ids as OPERATION_FIELDS dicts, newest first, in one query."""
+    if not ids:
+        return []
+    return list(Operation.objects.filter(id__in=ids).order_by("-id").values(*OPERATION_FIELDS))
 
 
 def transfer_postings(transfer: Transfer) -> list[dict]:

@@ -62,7 +62,7 @@ def _list_endpoint(type_: str):
             member = selectors.member_get_by_uid(values["uid"])
             if member is None:
                 raise RecordNotFound()
-        postings = selectors.operation_list(
+        ids = selectors.operation_ids(
             type_=type_,
             currency=values["currency"],
             member=member,
@@ -70,7 +70,8 @@ def _list_endpoint(type_: str):
             time_from=epoch_time(values["time_from"]),
             time_to=epoch_time(values["time_to"]),
         )
-        rows, total = paginate(postings, page=values["page"], limit=values["limit"])
+        page, total = paginate(ids, page=values["page"], limit=values["limit"])
+        rows = selectors.operations_by_id(page)
         return ListResult([render_operation(row) for row in rows], total, values["page"], values["limit"])
 
     handler.__name__ = handler.__qualname__ = f"{type_}_list"

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from ledger.models import Currency
-from ledger.selectors import operation_list
+from ledger.selectors import operation_ids
 from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +40,7 @@ def journal(demo):
 
 
 def plan(**filters):
-    return operation_list(**filters)[:100].explain()
+    return operation_ids(**filters)[:100].explain()
 
 
 CASES = [
@@ -67,4 +67,4 @@ def test_each_list_filter_is_served_by_an_index(journal):
         assert "Seq Scan on operations" not in text, text
         # the reference_type filter compares the stored lowercase value with the lowercased parameter
         if "reference_type" in filters:
-            assert "reference_type)::text = 'deposit'" in text, text
+            assert "reference_type = 'deposit'" in text.replace(")::text", ""), text

@@ -304,3 +304,15 @@ def test_concurrent_transfers_in_opposite_directions_do_not_deadlock(api, demo, 
     assert [r.status_code for r in responses] == [201] * 20
     assert balance(alice, usd) == (100, 0) and balance(bob, usd) == (100, 0)
     assert_ledger_invariant()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_identical_transfers_that_fail_are_each_judged_on_their_own(api, demo, alice, bob, usd):
+    fund_member(alice, usd, 5)
+
+    responses = _race(api, [member_transfer(44, "10")] * 10)
+
+    assert [(r.status_code, r.json()) for r in responses] == [(422, {"errors": ["Account balance is insufficient"]})] * 10
+    assert not Transfer.objects.exists()
+    assert balance(alice, usd) == (5, 0)
+    assert_ledger_invariant()
