@@ -51,7 +51,8 @@ def trade_list(values: dict) -> ListResult:
         member = member_get_by_uid(values["uid"])
         if member is None:
             raise RecordNotFound()
-    trades = selectors.trade_list(member=member, market_id=values["market"])
-    rows, total = paginate(trades, page=values["page"], limit=values["limit"])
+    ids, total = paginate(selectors.trade_ids(member=member, market_id=values["market"]),
+                          page=values["page"], limit=values["limit"])
     member_id = member.pk if member is not None else None
-    return ListResult([render_trade(row, member_id) for row in rows], total, values["page"], values["limit"])
+    trades = [render_trade(trade, member_id) for trade in selectors.trades_by_id(ids)]
+    return ListResult(trades, total, values["page"], values["limit"])
