@@ -41,7 +41,7 @@ def render_operation(row: dict) -> dict:
     return body
 
 
-def _code_is_member_scope(values: dict) -> bool:
+def code_is_member_scope(values: dict) -> bool:
     # `code` is None when it failed its own check: uid is then not asked for (management-api.md §4.19).
     return values["code"] is not None and values["code"].is_member_scope
 
@@ -81,7 +81,7 @@ def _list_endpoint(type_: str):
 def _new_endpoint(type_: str):
     params = [CurrencyCode(required=True), ChartCode(types=[type_], required=True)]
     if type_ == AccountType.LIABILITY:
-        params.append(String("uid", required=_code_is_member_scope))
+        params.append(String("uid", required=code_is_member_scope))
     params += [DecimalParam("debit", positive=True), DecimalParam("credit", positive=True)]
 
     @endpoint(params=Params(*params, groups=[ExactlyOneOf("debit", "credit")]), response=entities.OPERATION,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ledger import selectors, services
-from ledger.api.operations import render_operation
+from ledger.api.operations import code_is_member_scope, render_operation
 from ledger.models import AccountType, Transfer
 from peatio_mgmt.management_api import entities
 from peatio_mgmt.management_api.params import ArrayOf, ChartCode, CurrencyCode, DecimalParam, Integer, Object, Params, String
@@ -14,13 +14,8 @@ GROUPS = ((AccountType.LIABILITY, "liabilities"), (AccountType.ASSET, "assets"),
           (AccountType.EXPENSE, "expenses"), (AccountType.REVENUE, "revenues"))
 
 
-def _code_is_member_scope(values: dict) -> bool:
-    # `code` is None when it failed its own check: uid is then not asked for.
-    return values["code"] is not None and values["code"].is_member_scope
-
-
 def _account(name: str) -> Object:
-    return Object(name, [ChartCode(required=True), String("uid", required=_code_is_member_scope)], required=True)
+    return Object(name, [ChartCode(required=True), String("uid", required=code_is_member_scope)], required=True)
 
 
 PARAMS = Params(

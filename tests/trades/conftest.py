@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.ledger.conftest import alice, at, bob, carol, chart, eth  # noqa: F401  (fixtures shared with the ledger tests)
+from tests.ledger.conftest import alice, at, bob, carol, eth  # noqa: F401  (fixtures shared with the ledger tests)
 from trades.models import Market, Order, Trade
 
 

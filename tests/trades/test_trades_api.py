@@ -3,7 +3,7 @@
 import pytest
 from django.db import connection
 
-from tests.ledger.conftest import ALICE, BOB, CAROL, at
+from tests.ledger.conftest import ALICE, BOB, CAROL
 from tests.trades.conftest import order, trade
 from trades.models import Market
 from trades.selectors import trade_ids
