@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models.functions import Upper
 
 from ledger.models import (Account, AccountKind, AccountType, ChartAccount, Currency, Member, Operation,
                            ReferenceType, Transfer)
@@ -252,11 +251,21 @@ DESC_TOO_LONG = "Desc is too long (maximum is 255 characters)"
 
 
 def _members_by_uid(uids: Iterable[str]) -> dict[str, Member]:
-    """The members named by uids (ignoring case), keyed by the uppercased uid; any unknown uid is a 404."""
-    wanted = {uid.upper() for uid in uids}
+    """The members named by uids, keyed by the uid as given; any unknown uid is a 404.
+
+    One query; the comparison ignores case the way the database's unique UPPER(uid) index does (and uses it).
+    """
+    wanted = sorted(set(uids))
     if not wanted:
         return {}
-    members = {m.uid.upper(): m for m in Member.objects.annotate(uid_upper=Upper("uid")).filter(uid_upper__in=wanted)}
+    members = {
+        member.asked: member
+        for member in Member.objects.raw(
+            "SELECT members.*, asked.uid AS asked FROM members"
+            " JOIN unnest(%s::text[]) AS asked(uid) ON UPPER(members.uid) = UPPER(asked.uid)",
+            [wanted],
+        )
+    }
     if len(members) != len(wanted):
         raise RecordNotFound()
     return members
@@ -268,7 +277,7 @@ def operation_post(*, account: ChartAccount, currency: Currency, side: str, amou
 
     Look-up first (unknown member: 404), then the core refuses a currency type mismatch or missing funds (422).
     """
-    member = _members_by_uid([uid])[uid.upper()] if account.is_member_scope else None
+    member = _members_by_uid([uid])[uid] if account.is_member_scope else None
     (operation,) = Entry().add(account, currency, side, amount, member).post()
     return operation
 
@@ -355,7 +364,7 @@ def transfer_create(*, key: int, kind: str, desc: str | None, legs: list[Transfe
     members = _members_by_uid(uid for leg in legs for uid in uids(leg))
 
     def member(account: ChartAccount, uid: str | None) -> Member | None:
-        return members[uid.upper()] if account.is_member_scope else None
+        return members[uid] if account.is_member_scope else None
 
     entry = Entry(Reference(ReferenceType.TRANSFER, transfer.pk))
     for leg in legs:
