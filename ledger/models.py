@@ -222,6 +222,9 @@ class Operation(models.Model):
             models.Index(fields=["type", "id"], name="operations_type_id"),
             models.Index(fields=["type", "currency", "id"], name="operations_type_currency_id"),
             models.Index(fields=["type", "member", "currency", "id"], name="operations_type_member_cur_id"),
+            # /liabilities by uid in every currency, newest first: without it a member with many old postings sends
+            # the planner backwards through the whole primary key (migration 0003).
+            models.Index(fields=["type", "member", "id"], name="operations_type_member_id"),
             models.Index(fields=["type", "reference_type", "id"], name="operations_type_reftype_id"),
             models.Index(fields=["type", "created_at"], name="operations_type_created_at"),
             models.Index(fields=["reference_type", "reference_id"], name="operations_reference"),

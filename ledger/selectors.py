@@ -1,8 +1,11 @@
 """Reads of the ledger."""
 
-from django.db import connection
+from datetime import datetime
 
-from ledger.models import Account, Currency, Member
+from django.db import connection
+from django.db.models import QuerySet
+
+from ledger.models import Account, Currency, Member, Operation, ReferenceType, Transfer
 
 # Accounts whose balance / locked differ from the net of the member's liability postings of kind main / locked
 # (domain.md §11 invariant 1), found with one aggregate query over the journal.
@@ -39,3 +42,61 @@ def account_balance(*, member: Member, currency: Currency) -> Account:
     """The member's account in the currency; a missing row reads as zero (not created by a read)."""
     account = Account.objects.filter(member=member, currency=currency).first()
     return account or Account(member=member, currency=currency)
+
+
+# What a rendered posting needs, read with the member's uid in the same query (no query per row).
+OPERATION_FIELDS = ("id", "type", "code_id", "currency_id", "debit", "credit", "member__uid", "reference_type", "created_at")
+
+
+def operation_ids(
+    *,
+    type_: str,
+    currency: Currency | None = None,
+    member: Member | None = None,
+    reference_type: str | None = None,
+    time_from: datetime | None = None,
+    time_to: datetime | None = None,
+) -> QuerySet:
+    """Ids of the postings of one account type, newest first (management-api.md §4.11, §4.18); page them, then
+    read the rows with `operations_by_id`.
+
+    Every filter is an equality or range on a column of the (type, ...) indexes of domain.md §2.5, and asking for
+    ids alone lets PostgreSQL answer from those indexes (index-only scan, backwards, stopping after the page).
+    Asking for whole rows instead makes it walk the primary key backwards and filter, on the assumption that the
+    matching postings are spread evenly over time — reading most of the journal when they are old (a member or a
+    currency inactive for months). The rows of the page are then read by primary key.
+    The stored reference_type is always lowercase, so comparing it with the lowercased filter ignores case and
+    still uses the (type, reference_type, id) index (UPPER()/ILIKE would not).
+    """
+    postings = Operation.objects.filter(type=type_)
+    if currency is not None:
+        postings = postings.filter(currency=currency)
+    if member is not None:
+        postings = postings.filter(member=member)
+    if reference_type:
+        postings = postings.filter(reference_type=reference_type.lower())
+    if time_from is not None:
+        postings = postings.filter(created_at__gte=time_from)
+    if time_to is not None:
+        postings = postings.filter(created_at__lt=time_to)
+    return postings.order_by("-id").values_list("id", flat=True)
+
+
+def operations_by_id(ids: list[int]) -> list[dict]:
+    """The postings of a page of ids as OPERATION_FIELDS dicts, newest first, in one query."""
+    if not ids:
+        return []
+    return list(Operation.objects.filter(id__in=ids).order_by("-id").values(*OPERATION_FIELDS))
+
+
+def transfer_postings(transfer: Transfer) -> list[dict]:
+    """The postings of one transfer in the order they were made, one query on the (reference_type, reference_id) index."""
+    return list(
+        Operation.objects.filter(reference_type=ReferenceType.TRANSFER, reference_id=transfer.pk)
+        .order_by("id")
+        .values(*OPERATION_FIELDS)
+    )
+
+
+def operation_get(pk: int) -> dict:
+    return Operation.objects.values(*OPERATION_FIELDS).get(pk=pk)

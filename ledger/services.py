@@ -22,9 +22,11 @@ from decimal import Decimal
 from django.db import IntegrityError, connection, transaction
 from django.db.models.signals import post_delete, post_save
 
-from ledger.models import Account, AccountKind, AccountType, ChartAccount, Currency, Member, Operation
+from ledger.models import (Account, AccountKind, AccountType, ChartAccount, Currency, Member, Operation,
+                           ReferenceType, Transfer)
 from ledger.money import MONEY_CONTEXT, ZERO, fits_numeric
-from peatio_mgmt.errors import BusinessRuleError, InsufficientFunds
+from peatio_mgmt.errors import BusinessRuleError, InsufficientFunds, RecordNotFound
+from peatio_mgmt.idempotency import request_digest
 
 CURRENCY_TYPE_MISMATCH = "Currency type and account currency type don't match"
 DEBIT, CREDIT = "debit", "credit"
@@ -310,3 +312,131 @@ def unlock_funds(*, member: Member, currency: Currency, amount: Decimal, referen
 
 def unlock_and_sub_funds(*, member: Member, currency: Currency, amount: Decimal, reference: Reference | None = None) -> list[Operation]:
     return Entry(reference).unlock_and_sub_funds(member, currency, amount).post()
+
+
+# Operations and transfers of the management API (management-api.md §4.11–4.20) ----------------------------------
+
+KEY_TAKEN = "Key has already been taken"
+KIND_BLANK = "Kind can't be blank"
+KIND_TOO_LONG = "Kind is too long (maximum is 30 characters)"
+DESC_TOO_LONG = "Desc is too long (maximum is 255 characters)"
+
+
+def _members_by_uid(uids: Iterable[str]) -> dict[str, Member]:
+    """The members named by uids, keyed by the uid as given; any unknown uid is a 404.
+
+    One query; the comparison ignores case the way the database's unique UPPER(uid) index does (and uses it).
+    """
+    wanted = sorted(set(uids))
+    if not wanted:
+        return {}
+    members = {
+        member.asked: member
+        for member in Member.objects.raw(
+            "SELECT members.*, asked.uid AS asked FROM members"
+            " JOIN unnest(%s::text[]) AS asked(uid) ON UPPER(members.uid) = UPPER(asked.uid)",
+            [wanted],
+        )
+    }
+    if len(members) != len(wanted):
+        raise RecordNotFound()
+    return members
+
+
+@transaction.atomic(durable=True)
+def operation_post(*, account: ChartAccount, currency: Currency, side: str, amount: Decimal, uid: str | None = None) -> Operation:
+    """One posting through /<type>/new: member-scope codes move the member's balance or locked, platform codes none.
+
+    Look-up first (unknown member: 404), then the core refuses a currency type mismatch or missing funds (422).
+    """
+    member = _members_by_uid([uid])[uid] if account.is_member_scope else None
+    (operation,) = Entry().add(account, currency, side, amount, member).post()
+    return operation
+
+
+@dataclass(frozen=True)
+class TransferLeg:
+    """One operation of a transfer: `amount` of `currency` from the source account to the destination account."""
+
+    currency: Currency
+    amount: Decimal
+    source: ChartAccount
+    destination: ChartAccount
+    source_uid: str | None = None
+    destination_uid: str | None = None
+
+
+def transfer_digest(*, key: int, kind: str, desc: str | None, legs: list[TransferLeg]) -> str:
+    """The request digest of a transfer (management-api.md §1.8); a uid counts only where the code uses it,
+    uppercased (uids ignore case)."""
+
+    def account(chart_account: ChartAccount, uid: str | None) -> dict:
+        side = {"code": chart_account.code}
+        if chart_account.is_member_scope:
+            side["uid"] = uid.upper()
+        return side
+
+    return request_digest({
+        "key": key,
+        "kind": kind,
+        "desc": desc,
+        "operations": [
+            {
+                "currency": leg.currency,
+                "amount": leg.amount,
+                "account_src": account(leg.source, leg.source_uid),
+                "account_dst": account(leg.destination, leg.destination_uid),
+            }
+            for leg in legs
+        ],
+    })
+
+
+def _check_transfer_fields(kind: str, desc: str | None) -> None:
+    if not kind.strip():
+        raise BusinessRuleError(KIND_BLANK)
+    if len(kind) > 30:
+        raise BusinessRuleError(KIND_TOO_LONG)
+    if desc is not None and len(desc) > 255:
+        raise BusinessRuleError(DESC_TOO_LONG)
+
+
+@transaction.atomic(durable=True)
+def transfer_create(*, key: int, kind: str, desc: str | None, legs: list[TransferLeg]) -> Transfer:
+    """Create the transfer and post its operations, all or nothing (management-api.md §4.20, domain.md §8).
+
+    The Transfer row is inserted first: a concurrent request with the same key blocks on the unique index until
+    the first one ends, then either inserts (the first failed and left nothing) or sees the committed winner and
+    is answered as a retry (same parameters: the stored transfer, nothing posted) or refused.
+    Look-ups of every operation's members come before the business rules (§1.6); the postings of all operations
+    form one Entry, so the member accounts are locked in (member, currency) order before anything is posted.
+    """
+    _check_transfer_fields(kind, desc)
+    digest = transfer_digest(key=key, kind=kind, desc=desc, legs=legs)
+    try:
+        with transaction.atomic():
+            transfer = Transfer.objects.create(key=key, kind=kind, desc=desc, request_digest=digest)
+    except IntegrityError:
+        stored = Transfer.objects.filter(key=key).first()
+        if stored is None:
+            raise
+        if stored.request_digest != digest:
+            raise BusinessRuleError(KEY_TAKEN) from None
+        return stored
+
+    def uids(leg: TransferLeg):
+        for account, uid in ((leg.source, leg.source_uid), (leg.destination, leg.destination_uid)):
+            if account.is_member_scope:
+                yield uid
+
+    members = _members_by_uid(uid for leg in legs for uid in uids(leg))
+
+    def member(account: ChartAccount, uid: str | None) -> Member | None:
+        return members[uid] if account.is_member_scope else None
+
+    entry = Entry(Reference(ReferenceType.TRANSFER, transfer.pk))
+    for leg in legs:
+        entry.debit(leg.source, leg.currency, leg.amount, member(leg.source, leg.source_uid))
+        entry.credit(leg.destination, leg.currency, leg.amount, member(leg.destination, leg.destination_uid))
+    entry.post()
+    return transfer
