@@ -3,6 +3,7 @@
 from django.db import connection
 
 from ledger.models import Account, Currency, Member
+from ledger.money import ZERO
 
 # Accounts whose balance / locked differ from the net of the member's liability postings of kind main / locked
 # (domain.md §11 invariant 1), found with one aggregate query over the journal.
@@ -38,4 +39,4 @@ def member_get_by_uid(uid: str) -> Member | None:
 def account_balance(*, member: Member, currency: Currency) -> Account:
     """The member's account in the currency; a missing row reads as zero (not created by a read)."""
     account = Account.objects.filter(member=member, currency=currency).first()
-    return account or Account(member=member, currency=currency)
+    return account or Account(member=member, currency=currency, balance=ZERO, locked=ZERO)
