@@ -27,13 +27,13 @@ SIGNERS = {"backend-1.test": "RS256", "backend-2.test": "ES256"}
 
 
 @cache
-def test_key(kid: str, algorithm: str):
+def signing_key(kid: str, algorithm: str):
     """A private key per (kid, algorithm), generated once per test process."""
     return generate_private_key(algorithm)
 
 
 def keychain_entry(kid: str, algorithm: str) -> dict:
-    return {"algorithm": algorithm, "value": keychain_value(test_key(kid, algorithm))}
+    return {"algorithm": algorithm, "value": keychain_value(signing_key(kid, algorithm))}
 
 
 def config_document(signers: dict[str, str] = SIGNERS, **jwt_options) -> dict:
@@ -62,7 +62,7 @@ def install_config(document: dict, directory: Path | None = None) -> Path:
 def signed_body(data, *, signers: dict[str, str] = SIGNERS, **claims) -> str:
     now = int(time.time())
     payload = {"iat": now, "exp": now + 60, "jti": new_jti(), **claims, "data": data}
-    return json.dumps(sign(payload, [(kid, test_key(kid, alg), alg) for kid, alg in signers.items()]))
+    return json.dumps(sign(payload, [(kid, signing_key(kid, alg), alg) for kid, alg in signers.items()]))
 
 
 class ApiResponse:
