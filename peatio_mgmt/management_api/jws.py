@@ -8,7 +8,6 @@ registered claims (failure: NotVerified, 401). The reason of a failure is for th
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import time
 from dataclasses import dataclass

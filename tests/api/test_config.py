@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from peatio_mgmt.management_api import config
-from peatio_mgmt.management_api.signing import generate_private_key, private_pem, public_pem, sign
+from peatio_mgmt.management_api.signing import private_pem, public_pem, sign
 from tests.api_client import keychain_entry, signing_key
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from peatio_mgmt.management_api import jws, replay
-from peatio_mgmt.management_api.signing import b64url, private_pem, public_pem, sign
+from peatio_mgmt.management_api.signing import b64url, public_pem, sign
 from tests.api_client import keychain_entry, signing_key
 
 pytestmark = pytest.mark.django_db
