@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import threading
 import time
 from decimal import Decimal
 from functools import cache
@@ -78,7 +79,14 @@ class ApiResponse:
 class ApiClient:
     def __init__(self):
         install_config(config_document())
-        self.client = Client()
+        # One Django test client per thread: race tests call the API from several threads at once.
+        self.local = threading.local()
+
+    @property
+    def client(self) -> Client:
+        if not hasattr(self.local, "client"):
+            self.local.client = Client()
+        return self.local.client
 
     def call(self, verb: str, path: str, data: dict | None = None) -> ApiResponse:
         url = PREFIX + path.strip("/")

@@ -61,3 +61,4 @@ def test_unknown_uid_is_not_found(api, usd):
 def test_invalid_parameters(api, usd, data, message):
     response = api.post("/accounts/balance", data)
     assert (response.status_code, response.json()) == (422, {"error": message})
+
