@@ -10,8 +10,9 @@ from __future__ import annotations
 import base64
 import json
 import time
-from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
+from typing import NamedTuple
 
 from peatio_mgmt.management_api.config import Config, Scope
 
@@ -26,15 +27,13 @@ class NotVerified(Exception):
     """401 Failed to verify JWT.; the message says why (log only)."""
 
 
-@dataclass(frozen=True)
-class Signature:
+class Signature(NamedTuple):
     kid: str
     protected: str
     signature: str
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     payload: str
     signatures: list[Signature]
 
@@ -105,17 +104,28 @@ def verify(token: Token, scope_name: str, config: Config, now: int | None = None
 
 def _verify_signature(signature: Signature, payload: bytes, config: Config) -> None:
     key = config.keychain[signature.kid]
-    try:
-        header = loads(b64url_decode(signature.protected))
-        raw = b64url_decode(signature.signature)
-    except (ValueError, RecursionError):
-        raise NotVerified(f"kid {signature.kid}: protected header or signature not decodable") from None
-    if not isinstance(header, dict) or header.get("alg") != key.algorithm or "crit" in header:
+    if protected_alg(signature.protected) != key.algorithm:
         raise NotVerified(f"kid {signature.kid}: protected header must be an object with alg {key.algorithm}, no crit")
+    try:
+        raw = b64url_decode(signature.signature)
+    except ValueError:
+        raise NotVerified(f"kid {signature.kid}: signature not base64url") from None
     # The signing input is the two strings exactly as sent (both ASCII: they decoded as base64url).
     signing_input = signature.protected.encode() + b"." + payload
     if not key.verifier.verify(signing_input, key.public_key, raw):
         raise NotVerified(f"kid {signature.kid}: signature does not verify")
+
+
+@lru_cache(maxsize=1024)  # a partner sends the same few headers again and again; bounded against floods
+def protected_alg(protected: str) -> str | None:
+    """The `alg` of a protected header that is a JSON object without `crit`; None for anything else."""
+    try:
+        header = loads(b64url_decode(protected))
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(header, dict) or "crit" in header or not isinstance(header.get("alg"), str):
+        return None
+    return header["alg"]
 
 
 def _is_number(value) -> bool:
