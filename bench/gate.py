@@ -90,7 +90,17 @@ def wait_ready(url: str, body: str, deadline: float = 30) -> None:
             time.sleep(0.2)
 
 
-def run_wrk(url: str, body: str, duration: int, connections: int, directory: Path) -> float:
+def server_cpu_seconds(server: subprocess.Popen) -> float:
+    """CPU time (user + system) used so far by the gunicorn master's workers."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    ticks = 0
+    for pid in children:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(url: str, body: str, duration: int, connections: int, directory: Path) -> tuple[float, int]:
     script = directory / "post.lua"
     script.write_text(
         'wrk.method = "POST"\n'
@@ -101,7 +111,8 @@ def run_wrk(url: str, body: str, duration: int, connections: int, directory: Pat
                             capture_output=True, text=True, check=True).stdout
     if "Non-2xx" in output:
         raise RuntimeError(f"{url}: error responses during the run\n{output}")
-    return float(re.search(r"Requests/sec:\s+([0-9.]+)", output).group(1))
+    requests = int(re.search(r"([0-9]+) requests in", output).group(1))
+    return float(re.search(r"Requests/sec:\s+([0-9.]+)", output).group(1)), requests
 
 
 def main() -> None:
@@ -132,20 +143,31 @@ def main() -> None:
         wait_ready(gate_url + "timestamp", timestamp_body)
         wait_ready(gate_url + "accounts/balance", balance_body)
         wait_ready(bare_url, timestamp_body)
-        targets = [("bare view", bare_url, timestamp_body), ("POST /timestamp", gate_url + "timestamp", timestamp_body),
-                   ("POST /accounts/balance", gate_url + "accounts/balance", balance_body)]
-        for name, url, body in targets:
+        gate_server, bare_server = servers
+        targets = [("bare view", bare_url, timestamp_body, bare_server),
+                   ("POST /timestamp", gate_url + "timestamp", timestamp_body, gate_server),
+                   ("POST /accounts/balance", gate_url + "accounts/balance", balance_body, gate_server)]
+        for name, url, body, _ in targets:
             run_wrk(url, body, 2, args.connections, directory)  # warm-up: connections, imports, caches
         # Interleaved rounds, best run per target: on a shared machine a neighbour's burst hits one run, not all.
-        runs = {name: [] for name, _, _ in targets}
+        # The workers' CPU time per request is measured too: it does not depend on what the neighbours do.
+        runs = {name: [] for name, *_ in targets}
+        cpu = {name: [] for name, *_ in targets}
         for _ in range(args.rounds):
-            for name, url, body in targets:
-                runs[name].append(run_wrk(url, body, args.duration, args.connections, directory))
-        rates = {name: max(rates) for name, rates in runs.items()}
+            for name, url, body, server in targets:
+                before = server_cpu_seconds(server)
+                rate, requests = run_wrk(url, body, args.duration, args.connections, directory)
+                runs[name].append(rate)
+                cpu[name].append((server_cpu_seconds(server) - before) / requests * 1e6)
+        rates = {name: max(values) for name, values in runs.items()}
+        cpu_per_request = {name: min(values) for name, values in cpu.items()}
         for name, rate in rates.items():
-            print(f"{name:24} {rate:10.1f} requests/s   (runs: {', '.join(f'{r:.0f}' for r in runs[name])})")
+            print(f"{name:24} {rate:10.1f} requests/s   {cpu_per_request[name]:7.0f} us CPU/request   "
+                  f"(runs: {', '.join(f'{r:.0f}' for r in runs[name])})")
         ratio = rates["POST /timestamp"] / rates["bare view"]
-        print(f"{'timestamp / bare':24} {ratio:10.1%}  (target >= 85%)")
+        cpu_ratio = cpu_per_request["bare view"] / cpu_per_request["POST /timestamp"]
+        print(f"{'timestamp / bare':24} {ratio:10.1%} by requests/s, {cpu_ratio:.1%} by worker CPU per request "
+              "(target >= 85%)")
     finally:
         for server in servers:
             server.terminate()
