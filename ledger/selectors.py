@@ -6,6 +6,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from ledger.models import Account, Currency, Member, Operation, ReferenceType, Transfer
+from ledger.money import ZERO
 
 # Accounts whose balance / locked differ from the net of the member's liability postings of kind main / locked
 # (domain.md §11 invariant 1), found with one aggregate query over the journal.
@@ -41,7 +42,7 @@ def member_get_by_uid(uid: str) -> Member | None:
 def account_balance(*, member: Member, currency: Currency) -> Account:
     """The member's account in the currency; a missing row reads as zero (not created by a read)."""
     account = Account.objects.filter(member=member, currency=currency).first()
-    return account or Account(member=member, currency=currency)
+    return account or Account(member=member, currency=currency, balance=ZERO, locked=ZERO)
 
 
 # What a rendered posting needs, read with the member's uid in the same query (no query per row).

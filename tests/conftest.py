@@ -32,6 +32,9 @@ def assert_ledger_invariant():
 
 @pytest.fixture
 def api(db):
+    """Signed HTTP requests through the gate, with a test keychain in force for the test."""
+    from peatio_mgmt.management_api import config
     from tests.api_client import ApiClient
 
-    return ApiClient()
+    yield ApiClient()
+    config.reload()

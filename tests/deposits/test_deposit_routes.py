@@ -178,7 +178,7 @@ def test_deposit_list_filters_and_orders_newest_first(api, listed):
     member, other, _ = listed
     response = api.post("/deposits", {"uid": member.uid, "state": "accepted", "limit": 2})
     assert response.status_code == 201 and tids(response) == ["d5", "d3"]
-    assert response.headers == {"Total": "3", "Page": "1", "Per-Page": "2"}
+    assert response.pagination == {"Total": "3", "Page": "1", "Per-Page": "2"}
     assert tids(api.post("/deposits", {"currency": "BTC"})) == ["d3"]
     assert tids(api.post("/deposits", {"uid": ""})) == ["d5", "d4", "d3", "d2", "d1"]
     assert tids(api.post("/deposits", {"uid": other.uid.lower()})) == ["d2"]
@@ -187,13 +187,13 @@ def test_deposit_list_filters_and_orders_newest_first(api, listed):
 
 def test_deposit_list_pages(api, listed):
     second = api.post("/deposits", {"page": 2, "limit": 2})
-    assert tids(second) == ["d3", "d2"] and second.headers == {"Total": "5", "Page": "2", "Per-Page": "2"}
+    assert tids(second) == ["d3", "d2"] and second.pagination == {"Total": "5", "Page": "2", "Per-Page": "2"}
     last = api.post("/deposits", {"page": 3, "limit": 2})
     assert tids(last) == ["d1"] and last.headers["Total"] == "5"
     after = api.post("/deposits", {"page": 4, "limit": 2})
     assert after.status_code == 201 and after.json() == []
-    assert after.headers == {"Total": "5", "Page": "4", "Per-Page": "2"}
-    assert api.post("/deposits", {}).headers == {"Total": "5", "Page": "1", "Per-Page": "100"}
+    assert after.pagination == {"Total": "5", "Page": "4", "Per-Page": "2"}
+    assert api.post("/deposits", {}).pagination == {"Total": "5", "Page": "1", "Per-Page": "100"}
 
 
 def test_deposit_list_errors(api, listed):

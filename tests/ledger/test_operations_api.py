@@ -15,10 +15,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_invariant")
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\Z")
 
 
-def headers(response):
-    return {name: response.headers[name] for name in ("Total", "Page", "Per-Page")}
-
-
 def without_time(items):
     for item in items:
         assert ISO.match(item.pop("created_at"))
@@ -39,7 +35,7 @@ def test_assets_filtered_by_currency_and_reference_type_newest_first(api, demo):
     response = api.post("/assets", {"currency": "btc", "reference_type": "deposit", "limit": 2})
 
     assert response.status_code == 201
-    assert headers(response) == {"Total": "7", "Page": "1", "Per-Page": "2"}
+    assert response.pagination == {"Total": "7", "Page": "1", "Per-Page": "2"}
     assert response.json() == [
         {"code": "102", "currency": "btc", "credit": "0.25", "reference_type": "deposit", "created_at": "2026-11-21T09:58:12Z"},
         {"code": "102", "currency": "btc", "credit": "1.2", "reference_type": "deposit", "created_at": "2026-11-20T18:03:44Z"},
@@ -85,14 +81,14 @@ def test_expenses_of_a_currency_and_a_page_after_the_last(api, demo):
 
     response = api.post("/expenses", {"currency": "usd"})
     assert response.status_code == 201
-    assert headers(response) == {"Total": "1", "Page": "1", "Per-Page": "100"}
+    assert response.pagination == {"Total": "1", "Page": "1", "Per-Page": "100"}
     assert response.json() == [
         {"code": "401", "currency": "usd", "credit": "120.0", "reference_type": None, "created_at": "2026-11-22T08:30:00Z"}
     ]
 
     response = api.post("/expenses", {"page": 2, "limit": 8})
     assert (response.status_code, response.json()) == (201, [])
-    assert headers(response) == {"Total": "2", "Page": "2", "Per-Page": "8"}
+    assert response.pagination == {"Total": "2", "Page": "2", "Per-Page": "8"}
 
 
 @pytest.mark.parametrize("data, message", [
@@ -116,13 +112,13 @@ def test_revenues_show_the_paying_member_and_filter_reference_type_ignoring_case
 
     response = api.post("/revenues", {"currency": "eur", "reference_type": "deposit"})
     assert response.status_code == 201
-    assert headers(response) == {"Total": "1", "Page": "1", "Per-Page": "100"}
+    assert response.pagination == {"Total": "1", "Page": "1", "Per-Page": "100"}
     assert response.json() == [{"code": "301", "currency": "eur", "credit": "1.5", "uid": ALICE,
                                 "reference_type": "deposit", "created_at": "2026-11-23T10:14:02Z"}]
 
     response = api.post("/revenues", {"reference_type": "Withdraw", "currency": "USD", "limit": 2})
     assert response.status_code == 201
-    assert headers(response) == {"Total": "5", "Page": "1", "Per-Page": "2"}
+    assert response.pagination == {"Total": "5", "Page": "1", "Per-Page": "2"}
     assert response.json() == [
         {"code": "301", "currency": "usd", "credit": "0.1", "uid": CAROL, "reference_type": "withdraw", "created_at": "2026-11-23T10:01:10Z"},
         {"code": "301", "currency": "usd", "credit": "0.1", "uid": ALICE, "reference_type": "withdraw", "created_at": "2026-11-23T09:12:40Z"},
@@ -149,7 +145,7 @@ def test_liabilities_of_a_member_in_a_currency(api, demo, bob, btc, usd, alice):
     response = api.post("/liabilities", {"uid": BOB, "currency": "btc", "limit": 3})
 
     assert response.status_code == 201
-    assert headers(response) == {"Total": "6", "Page": "1", "Per-Page": "3"}
+    assert response.pagination == {"Total": "6", "Page": "1", "Per-Page": "3"}
     assert without_time(response.json()) == [
         {"code": "212", "currency": "btc", "credit": "0.05", "uid": BOB, "reference_type": "withdraw"},
         {"code": "202", "currency": "btc", "debit": "0.05", "uid": BOB, "reference_type": "withdraw"},

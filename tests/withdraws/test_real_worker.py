@@ -54,8 +54,9 @@ def test_real_worker_and_beat_pay_a_quick_coin_withdraw(api, settings, capsys):
     with capsys.disabled():
         print(f"\nquick coin withdraw end to end: {elapsed:.1f} s; states first seen at (s): {seen}")
     assert withdraw.state == "succeed" and withdraw.confirmations >= 6
-    # accepted -> processing happens inside the audit's one transaction, so `accepted` is never seen committed
-    assert list(seen) == ["submitted", "processing", "confirming", "succeed"]
+    # The states seen by polling follow the legal path (a short-lived one may pass between two polls).
+    path = ["submitted", "accepted", "processing", "confirming", "succeed"]
+    assert list(seen) == [state for state in path if state in seen] and list(seen)[-1] == "succeed"
     assert elapsed < 30
     assert funds(member, btc) == (Decimal("0.95"), 0)
     assert_ledger_invariant()

@@ -140,13 +140,13 @@ def test_withdraw_list_filters_pages_and_headers(api, alice, usd, btc):
     api.put("/withdraws/action", {"tid": "u1", "action": "cancel"})
     listed = api.post("/withdraws", {})
     assert [w["tid"] for w in listed.json()] == ["b0", "u2", "u1", "u0"]
-    assert listed.headers == {"Total": "4", "Page": "1", "Per-Page": "100"}
+    assert listed.pagination == {"Total": "4", "Page": "1", "Per-Page": "100"}
     assert [w["tid"] for w in api.post("/withdraws", {"uid": bob.uid.lower(), "currency": "BTC"}).json()] == ["b0"]
     assert [w["tid"] for w in api.post("/withdraws", {"uid": "", "state": "canceled"}).json()] == ["u1"]
     page = api.post("/withdraws", {"currency": "usd", "page": 2, "limit": 2})
-    assert [w["tid"] for w in page.json()] == ["u0"] and page.headers == {"Total": "3", "Page": "2", "Per-Page": "2"}
+    assert [w["tid"] for w in page.json()] == ["u0"] and page.pagination == {"Total": "3", "Page": "2", "Per-Page": "2"}
     beyond = api.post("/withdraws", {"page": 9, "limit": 2})
-    assert beyond.status_code == 201 and beyond.json() == [] and beyond.headers == {"Total": "4", "Page": "9", "Per-Page": "2"}
+    assert beyond.status_code == 201 and beyond.json() == [] and beyond.pagination == {"Total": "4", "Page": "9", "Per-Page": "2"}
     assert api.post("/withdraws", {"uid": "U000000000"}).status_code == 404
     assert api.post("/withdraws", {"state": "done"}).json() == {"error": "state does not have a valid value"}
 

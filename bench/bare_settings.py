@@ -1,0 +1,3 @@
+from peatio_mgmt.settings import *  # noqa: F401,F403
+
+ROOT_URLCONF = "bench.bare"
