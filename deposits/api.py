@@ -5,8 +5,7 @@ from __future__ import annotations
 from deposits import selectors, services
 from deposits.models import Deposit, DepositState
 from ledger.models import CurrencyType
-from ledger.selectors import member_get_by_uid
-from peatio_mgmt.errors import RecordNotFound
+from ledger.selectors import member_named
 from peatio_mgmt.idempotency import request_digest
 from peatio_mgmt.management_api import entities
 from peatio_mgmt.management_api.params import CurrencyCode, DecimalParam, Limit, Page, Params, String
@@ -43,11 +42,7 @@ def render_deposit(deposit: Deposit) -> dict:
 )
 def deposit_list(values: dict) -> ListResult:
     """List deposits, newest first."""
-    member = None
-    if values["uid"]:
-        member = member_get_by_uid(values["uid"])
-        if member is None:
-            raise RecordNotFound()
+    member = member_named(values["uid"])
     deposits = selectors.deposit_list(member=member, currency=values["currency"], state=values["state"])
     rows, total = paginate(deposits, page=values["page"], limit=values["limit"])
     return ListResult([render_deposit(d) for d in rows], total, values["page"], values["limit"])

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 
 from ledger.models import Account, Currency, Member, Operation, ReferenceType, Transfer
 from ledger.money import ZERO
+from peatio_mgmt.errors import RecordNotFound
 
 # Accounts whose balance / locked differ from the net of the member's liability postings of kind main / locked
 # (domain.md §11 invariant 1), found with one aggregate query over the journal.
@@ -37,6 +38,17 @@ def account_mismatches() -> list[tuple]:
 def member_get_by_uid(uid: str) -> Member | None:
     """Look-ups by uid ignore case (domain.md §2.1)."""
     return Member.objects.filter(uid__iexact=uid).first() if uid else None
+
+
+def member_named(uid: str | None) -> Member | None:
+    """The member a route's `uid` names: None when no uid is given (absent or empty: no filter),
+    RecordNotFound (404) when nobody has it (management-api.md §1.7)."""
+    if not uid:
+        return None
+    member = member_get_by_uid(uid)
+    if member is None:
+        raise RecordNotFound()
+    return member
 
 
 def account_balance(*, member: Member, currency: Currency) -> Account:

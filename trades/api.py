@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ledger.selectors import member_get_by_uid
-from peatio_mgmt.errors import RecordNotFound
+from ledger.selectors import member_named
 from peatio_mgmt.management_api import entities
 from peatio_mgmt.management_api.params import Invalid, Limit, Page, Params, String
 from peatio_mgmt.management_api.render import JsonNumber, ListResult, iso_time, paginate
@@ -46,11 +45,7 @@ def render_trade(trade: Trade, member_id: int | None) -> dict:
 @endpoint(params=Params(String("uid"), EnabledMarket("market"), Page(), Limit()), response=entities.many(entities.TRADE))
 def trade_list(values: dict) -> ListResult:
     """List trades, newest first, of a market and/or of a member (seller or buyer)."""
-    member = None
-    if values["uid"]:
-        member = member_get_by_uid(values["uid"])
-        if member is None:
-            raise RecordNotFound()
+    member = member_named(values["uid"])
     ids, total = paginate(selectors.trade_ids(member=member, market_id=values["market"]),
                           page=values["page"], limit=values["limit"])
     member_id = member.pk if member is not None else None

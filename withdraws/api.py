@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from ledger.models import CurrencyType
-from ledger.selectors import member_get_by_uid
-from peatio_mgmt.errors import RecordNotFound
+from ledger.selectors import member_named
 from peatio_mgmt.idempotency import request_digest
 from peatio_mgmt.management_api import entities
 from peatio_mgmt.management_api.params import CurrencyCode, DecimalParam, Limit, Page, Params, String
@@ -43,11 +42,7 @@ def render_withdraw(withdraw: Withdraw) -> dict:
 )
 def withdraw_list(values: dict) -> ListResult:
     """List withdraws, newest first."""
-    member = None
-    if values["uid"]:
-        member = member_get_by_uid(values["uid"])
-        if member is None:
-            raise RecordNotFound()
+    member = member_named(values["uid"])
     withdraws = selectors.withdraw_list(member=member, currency=values["currency"], state=values["state"])
     rows, total = paginate(withdraws, page=values["page"], limit=values["limit"])
     return ListResult([render_withdraw(w) for w in rows], total, values["page"], values["limit"])

@@ -1,7 +1,6 @@
 """POST /accounts/balance (management-api.md §4.1): a member's balance and locked amount in one currency."""
 
-from ledger.selectors import account_balance, member_get_by_uid
-from peatio_mgmt.errors import RecordNotFound
+from ledger.selectors import account_balance, member_named
 from peatio_mgmt.management_api import entities
 from peatio_mgmt.management_api.params import CurrencyCode, Params, String
 from peatio_mgmt.management_api.render import amount
@@ -14,8 +13,6 @@ from peatio_mgmt.management_api.routes import endpoint
 )
 def accounts_balance(values: dict) -> dict:
     """Read a member's balance in a currency."""
-    member = member_get_by_uid(values["uid"])
-    if member is None:
-        raise RecordNotFound()
+    member = member_named(values["uid"])
     account = account_balance(member=member, currency=values["currency"])
     return {"uid": member.uid, "balance": amount(account.balance), "locked": amount(account.locked)}

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 from ledger import selectors, services
 from ledger.models import AccountType
-from peatio_mgmt.errors import RecordNotFound
 from peatio_mgmt.management_api import entities
 from peatio_mgmt.management_api.params import (ChartCode, CurrencyCode, DecimalParam, ExactlyOneOf, Integer, Limit,
                                                Page, Params, String)
@@ -57,11 +56,7 @@ def _list_endpoint(type_: str):
     @endpoint(params=Params(*params), response=entities.many(entities.OPERATION),
               summary=f"List the postings of the {type_} accounts, newest first.")
     def handler(values: dict) -> ListResult:
-        member = None
-        if with_uid and values["uid"]:
-            member = selectors.member_get_by_uid(values["uid"])
-            if member is None:
-                raise RecordNotFound()
+        member = selectors.member_named(values["uid"]) if with_uid else None
         ids = selectors.operation_ids(
             type_=type_,
             currency=values["currency"],
