@@ -86,16 +86,21 @@ class Param:
         return value
 
     def parse(self, raw: Any, lookups: Lookups, path: str, values: dict, errors: list[str]) -> Any:
-        name = path + self.name if not path else f"{path}[{self.name}]"
+        """Presence, then `read`; a failure appends this parameter's one message to `errors`."""
+        name = self.name if not path else f"{path}[{self.name}]"
         if raw is MISSING or raw is None:
             if self.is_required(values):
                 errors.append(f"{name} is missing")
             return self.default
         try:
-            return self.check(self.coerce(raw, lookups), lookups)
+            return self.read(raw, lookups, name, errors)
         except Invalid as invalid:
             errors.append(f"{name} {invalid.tail}")
             return MISSING
+
+    def read(self, raw: Any, lookups: Lookups, name: str, errors: list[str]) -> Any:
+        """The typed value of a present member (type, then rule); raises Invalid."""
+        return self.check(self.coerce(raw, lookups), lookups)
 
     def describe(self) -> dict:
         schema = dict(self.openapi_type)
@@ -252,15 +257,9 @@ class Object(Param):
         super().__init__(name, **kwargs)
         self.members = list(members)
 
-    def parse(self, raw, lookups, path, values, errors):
-        name = path + self.name if not path else f"{path}[{self.name}]"
-        if raw is MISSING or raw is None:
-            if self.is_required(values):
-                errors.append(f"{name} is missing")
-            return self.default
+    def read(self, raw, lookups, name, errors):
         if not isinstance(raw, dict):
-            errors.append(f"{name} is invalid")
-            return MISSING
+            raise Invalid()
         return parse_members(self.members, raw, lookups, name, errors)
 
     def describe(self):
@@ -276,18 +275,11 @@ class ArrayOf(Param):
         super().__init__(name, **kwargs)
         self.members = list(members)
 
-    def parse(self, raw, lookups, path, values, errors):
-        name = path + self.name if not path else f"{path}[{self.name}]"
-        if raw is MISSING or raw is None:
-            if self.is_required(values):
-                errors.append(f"{name} is missing")
-            return self.default
+    def read(self, raw, lookups, name, errors):
         if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
-            errors.append(f"{name} is invalid")
-            return MISSING
+            raise Invalid()
         if not raw:
-            errors.append(f"{name} is empty")
-            return MISSING
+            raise Invalid("is empty")
         return [parse_members(self.members, item, lookups, f"{name}[{i}]", errors) for i, item in enumerate(raw)]
 
     def describe(self):
