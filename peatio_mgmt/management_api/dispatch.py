@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import OperationalError, transaction
+from psycopg import errors as pg_errors
 
 from peatio_mgmt.errors import BusinessRuleError, RecordNotFound
 from peatio_mgmt.management_api.params import ParameterError
@@ -28,12 +29,30 @@ class Outcome:
     headers: dict = field(default_factory=dict)
 
 
+def run_handler(handler, values: dict):
+    """Call the handler; run it once more when PostgreSQL aborted its transaction to break a deadlock.
+
+    A handler's writes are one transaction, wholly rolled back by the abort, so the second run starts clean.
+    (Two requests creating the same member's account rows at the same moment can deadlock; it is rare, and
+    the loser deserves an answer, not a 500.)
+    """
+    try:
+        return handler(values)
+    except OperationalError as error:
+        if not isinstance(error.__cause__, (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)):
+            raise
+        if transaction.get_connection().in_atomic_block:
+            raise  # not the handler's own transaction: the caller must roll back
+        logger.warning("transaction aborted by the database (%s); running the request again", type(error.__cause__).__name__)
+        return handler(values)
+
+
 def dispatch(route: Route, data: dict | None) -> Outcome:
     """Run the route on the verified `data`; every failure is answered, none escapes as an exception."""
     handler = route.handler
     try:
         values = handler.params.parse(data)
-        result = handler(values)
+        result = run_handler(handler, values)
     except ParameterError as error:
         return Outcome(422, {"error": ", ".join(error.messages)})
     except RecordNotFound:
