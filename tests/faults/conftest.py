@@ -64,7 +64,7 @@ def free_port() -> int:
 class FaultyBitcoind(FakeBitcoind):
     """The fake node of the gateway tests, with faults per RPC method (`faults[method]`):
     - a key of GARBAGE: that canned answer instead of the method's;
-    - ("slow", seconds): do the method (a send is made), then answer after `seconds`;
+    - ("slow", seconds): answer after `seconds` (sendtoaddress: the send is made first, as a node does);
     - "hold": sendtoaddress only — make the send, then hang until `release` is set (`send_entered` tells when)."""
 
     def __init__(self, balance: str = "10"):
@@ -78,9 +78,12 @@ class FaultyBitcoind(FakeBitcoind):
         class Handler(self.server.RequestHandlerClass):
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers["Content-Length"]))
-                fault = fake.faults.get(json.loads(raw)["method"])
+                method = json.loads(raw)["method"]
+                fault = fake.faults.get(method)
+                if isinstance(fault, tuple) and method != "sendtoaddress":
+                    time.sleep(fault[1])
                 if fault in GARBAGE:
-                    fake.calls.append(json.loads(raw)["method"])
+                    fake.calls.append(method)
                     status, content_type, body = GARBAGE[fault]
                     self.send_response(status)
                     self.send_header("Content-Type", content_type)
