@@ -152,7 +152,9 @@ def terminate(side: psycopg.Connection, pid: int) -> None:
 
 
 def backends_waiting_on(side: psycopg.Connection, holder_pid: int) -> list[int]:
-    """Backends blocked on a lock that `holder_pid` holds."""
+    """Backends blocked on a lock that `holder_pid` holds (a fresh look: inside a transaction PostgreSQL would
+    answer from the first snapshot of pg_stat_activity)."""
+    side.execute("SELECT pg_stat_clear_snapshot()")
     rows = side.execute(
         "SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", (holder_pid,)
     ).fetchall()
@@ -167,7 +169,7 @@ class Worker:
 
     def __init__(self, log: Path, redis_url: str | None = None):
         env = {**os.environ, "DATABASE_URL": database_url(), "PYTHONPATH": str(ROOT),
-               "DJANGO_SETTINGS_MODULE": "tests.faults.worker_settings", "DATABASE_CONN_MAX_AGE": "0"}
+               "DJANGO_SETTINGS_MODULE": "tests.faults.worker_settings"}
         if redis_url:
             env["REDIS_URL"] = redis_url
         self.log = log
