@@ -54,6 +54,10 @@ class BitcoindGateway(WalletGateway):
                 raise GatewayError(f"HTTP {error.code} from bitcoind") from error
         except (OSError, ValueError) as error:
             raise GatewayError(f"bitcoind unreachable: {error}") from error
+        if not isinstance(answer, dict):
+            # Valid JSON that is no JSON-RPC answer (a proxy's page, a broken node) is a gateway fault like any other:
+            # left as an AttributeError it would escape find_transaction and stop the whole retry batch.
+            raise GatewayError(f"malformed answer from bitcoind to {method}")
         if answer.get("error"):
             raise RpcError(answer["error"].get("code", 0), answer["error"].get("message", ""))
         return answer.get("result")
@@ -77,6 +81,8 @@ class BitcoindGateway(WalletGateway):
         try:
             for skip in itertools.count(0, PAGE):
                 page = self.call("listtransactions", "*", PAGE, skip)
+                if not isinstance(page, list) or not all(isinstance(tx, dict) for tx in page):
+                    raise GatewayError("malformed listtransactions answer from bitcoind")
                 for tx in page:
                     if tx.get("category") == "send" and tx.get("comment") == reference:
                         return tx["txid"]
