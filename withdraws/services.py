@@ -36,6 +36,9 @@ RID_MAX_LENGTH = 95
 BATCH_SIZE = 100
 RETRY_BASE_DELAY = timedelta(seconds=10)
 RETRY_MAX_DELAY = timedelta(minutes=10)
+# A coin withdraw in processing this long after its last change lost its send task (a broker down between the
+# commit and the publish): the retry worker queues it again. Sends are idempotent on the tid.
+STALE_SEND_AFTER = timedelta(minutes=2)
 
 
 # --- creation -------------------------------------------------------------------------------------------------
@@ -291,9 +294,16 @@ def retry_delay(attempts: int) -> timedelta:
 
 @transaction.atomic(durable=True)
 def withdraw_retry(*, now: datetime | None = None) -> int:
-    """Retry errored withdraws whose backoff has passed (§7.3). Returns how many were tried."""
+    """Retry errored withdraws whose backoff has passed (§7.3), and queue again the send of coin withdraws left
+    in processing without one. Returns how many were tried."""
     now = now or timezone.now()
     tried = 0
+    for withdraw in _batch(S.PROCESSING):
+        if withdraw.type == CurrencyType.COIN and gateway_for(withdraw.currency).sends \
+                and withdraw.updated_at <= now - STALE_SEND_AFTER:
+            tried += 1
+            withdraw.save(update_fields=["updated_at"])  # queued again at most once per STALE_SEND_AFTER
+            queue_send_on_commit(withdraw.pk)
     for withdraw in _batch(S.ERRORED):
         if withdraw.updated_at > now - retry_delay(withdraw.attempts):
             continue

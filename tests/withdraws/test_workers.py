@@ -234,3 +234,19 @@ def test_a_coin_withdraw_through_bitcoind(bob, member):
         node.confirmations[withdraw.txid] = 6
         services.withdraw_confirm()
         assert reload(withdraw).state == "succeed"
+
+
+def test_retry_queues_again_the_send_of_a_coin_withdraw_stuck_in_processing(bob, btc, monkeypatch):
+    queued = []
+    monkeypatch.setattr(services, "queue_send_on_commit", queued.append)
+    withdraw = in_state(coin_withdraw(bob, btc), "processing")
+    Withdraw.objects.filter(pk=withdraw.pk).update(updated_at=timezone.now() - timedelta(seconds=60))
+    services.withdraw_retry()
+    assert queued == []  # a send may still be on its way
+
+    Withdraw.objects.filter(pk=withdraw.pk).update(updated_at=timezone.now() - services.STALE_SEND_AFTER)
+    services.withdraw_retry()
+    services.withdraw_retry()  # its updated_at moved: not queued twice in a row
+    assert queued == [withdraw.pk]
+    services.withdraw_send(withdraw_id=withdraw.pk)  # what the queued task does: the coins are sent once
+    assert reload(withdraw).state == "confirming"
