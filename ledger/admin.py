@@ -52,6 +52,9 @@ class MoneyInline(admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related(*self.related)
 
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
     def has_add_permission(self, request, obj=None):
         return False
 
