@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 
 from deposits.models import Deposit
 from ledger import services
+from ledger.money import format_amount
 from ledger.models import Account, AccountType, ChartAccount, Currency, Member, Operation, Transfer
 from operators.actions import body
 from operators.services import audit_record
@@ -39,8 +40,16 @@ class RecentFormSet(BaseInlineFormSet):
         return self._recent
 
 
+def _amount_column(name: str):
+    """A read-only column showing an amount as the ledger renders it (a DecimalField shows all 16 places)."""
+    return admin.display(description=name)(lambda inline, row: format_amount(getattr(row, name)))
+
+
 class MoneyInline(admin.TabularInline):
     """A read-only table of the member's records: money changes only through services."""
+
+    balance_, locked_, amount_, fee_, sum_, debit_, credit_ = map(
+        _amount_column, ("balance", "locked", "amount", "fee", "sum", "debit", "credit"))
 
     formset = RecentFormSet
     extra = 0
@@ -67,7 +76,7 @@ class MoneyInline(admin.TabularInline):
 
 class AccountInline(MoneyInline):
     model = Account
-    fields = ("currency", "balance", "locked", "updated_at")
+    fields = ("currency", "balance_", "locked_", "updated_at")
     ordering = ("currency",)
     show_change_link = False
 
@@ -75,20 +84,20 @@ class AccountInline(MoneyInline):
 class DepositInline(MoneyInline):
     model = Deposit
     verbose_name_plural = f"deposits (most recent {RECENT})"
-    fields = ("tid", "currency", "amount", "fee", "state", "created_at")
+    fields = ("tid", "currency", "amount_", "fee_", "state", "created_at")
 
 
 class WithdrawInline(MoneyInline):
     model = Withdraw
     verbose_name_plural = f"withdraws (most recent {RECENT})"
-    fields = ("tid", "currency", "sum", "fee", "amount", "state", "rid", "txid", "created_at")
+    fields = ("tid", "currency", "sum_", "fee_", "amount_", "state", "rid", "txid", "created_at")
 
 
 class LiabilityInline(MoneyInline):
     model = Operation
     fk_name = "member"
     verbose_name_plural = f"liability postings (most recent {RECENT})"
-    fields = ("id", "code", "currency", "debit", "credit", "reference_type", "reference_id", "created_at")
+    fields = ("id", "code", "currency", "debit_", "credit_", "reference_type", "reference_id", "created_at")
     related = ("currency", "code")
 
     def get_queryset(self, request):
