@@ -14,12 +14,12 @@ resulting state and funds, or the domain error that refuses the row.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
@@ -68,7 +68,6 @@ class Outcome:
     error: str = ""
     needs_txid: bool = False
     risky: bool = False
-    messages: list[str] = field(default_factory=list)
 
 
 class _Refused(DomainError):
@@ -117,6 +116,8 @@ def perform(action: RowAction, *, model: type[models.Model], pk: int, actor, inp
         return Outcome(row=model(pk=pk), from_state="", error="Couldn't find record.")
     except DomainError as error:
         outcome.error = _error_text(error)
+    except IntegrityError as error:  # a constraint the services leave to the database, e.g. a txid used twice
+        outcome.error = f"Refused by the database: {str(error).splitlines()[0]}"
     return outcome
 
 
@@ -131,7 +132,8 @@ def _inputs(request: HttpRequest, pk: int) -> Inputs:
 
 
 def admin_action(row_action: RowAction, description: str):
-    """A ModelAdmin action: GET-free (admin actions are POSTs with CSRF), confirmation page first, then run."""
+    """A ModelAdmin action (admin actions are POSTs with CSRF): the confirmation page first, then, on its
+    confirming POST (`post=yes`), each row in its own transaction, every outcome reported as a message."""
 
     @admin.action(description=description, permissions=[row_action.permission.split(".")[1]])
     def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset):
@@ -179,11 +181,6 @@ class OperatorActions:
     """ModelAdmin mixin: `row_actions` become admin actions, each offered to users holding its permission."""
 
     row_actions: tuple[tuple[RowAction, str], ...] = ()
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

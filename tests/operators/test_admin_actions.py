@@ -10,9 +10,8 @@ from deposits import services as deposit_services
 from deposits.models import Deposit
 from ledger.models import Account, Operation
 from operators.models import AuditRecord
-from tests.factories import CoinFactory, CurrencyFactory, MemberFactory, fund_member
+from tests.factories import MemberFactory, fund_member
 from withdraws import services as withdraw_services
-from withdraws.models import Withdraw
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_invariant")]
 D = Decimal
@@ -273,6 +272,16 @@ def test_recording_a_txid_refuses_fiat_and_a_blank_txid(console, usd, btc, rich)
     assert messages == [f"{fiat}: record the txid of refused — A fiat withdraw has no txid",
                         f"{coin}: record the txid of refused — Enter the txid"]
     assert state(fiat) == state(coin) == "accepted"
+
+
+def test_a_txid_already_used_is_refused_by_the_database_and_reported(console, btc, member):
+    fund_member(member, btc, "1")
+    first, second = withdraw(member, btc, "0.5", state="confirming"), withdraw(member, btc, "0.25")
+    (message,) = confirm(console("admin"), WITHDRAWS, "record_txid_selected", [second],
+                         **{f"txid-{second.pk}": first.txid})
+    assert message.startswith(f"{second}: record the txid of refused — Refused by the database: duplicate key")
+    second.refresh_from_db()
+    assert (second.state, second.txid) == ("accepted", None) and not audits(second)
 
 
 def test_an_illegal_withdraw_action_shows_the_domain_error_and_changes_nothing(console, usd, rich):

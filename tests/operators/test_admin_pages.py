@@ -1,6 +1,7 @@
 """The console's read pages and the books: member page, waiting withdraws, journals, corrections, transfers,
 currencies' wallet settings."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -14,7 +15,6 @@ from operators import selectors
 from operators.models import AuditRecord
 from tests.factories import MemberFactory, fund_member
 from tests.operators.test_admin_actions import withdraw
-from withdraws.models import Withdraw
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_invariant")]
 D = Decimal
@@ -158,3 +158,17 @@ def test_wallet_settings_are_read_only_without_the_wallet_permission(console, bt
     page = console("admin").get(url).content.decode()
     assert 'name="wallet_gateway"' not in page and 'name="wallet_settings"' not in page and 'name="name"' in page
     assert 'name="wallet_gateway"' in console("technical").get(url).content.decode()
+
+
+def test_a_superadmin_saving_a_member_changes_no_money_even_with_a_forged_balance(console, usd, member):
+    fund_member(member, usd, "5")
+    client = console("superadmin")
+    url = f"/admin/ledger/member/{member.pk}/change/"
+    page = client.get(url).content.decode()
+    data = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+    data.update({"email": member.email, "level": "4", "role": "member", "state": "active",
+                 "accounts-0-balance": "1000000", "_save": "Save"})
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    member.refresh_from_db()
+    assert member.level == 4 and Account.objects.get(member=member).balance == D(5)
