@@ -48,8 +48,8 @@ def _amount_column(name: str):
 class MoneyInline(admin.TabularInline):
     """A read-only table of the member's records: money changes only through services."""
 
-    balance_, locked_, amount_, fee_, sum_, debit_, credit_ = map(
-        _amount_column, ("balance", "locked", "amount", "fee", "sum", "debit", "credit"))
+    balance_, locked_, amount_, fee_, sum_, debit_, credit_, price_, volume_, funds_ = map(
+        _amount_column, ("balance", "locked", "amount", "fee", "sum", "debit", "credit", "price", "volume", "funds"))
 
     formset = RecentFormSet
     extra = 0
@@ -106,7 +106,7 @@ class LiabilityInline(MoneyInline):
 
 class TradeInline(MoneyInline):
     model = Trade
-    fields = ("id", "market", "price", "volume", "funds", "taker_type", "created_at")
+    fields = ("id", "market", "price_", "volume_", "funds_", "taker_type", "created_at")
     related = ("market",)
 
 

@@ -50,6 +50,22 @@ def test_member_page_shows_the_recent_money_read_only_in_a_bounded_number_of_que
     assert 'name="accounts-0-balance"' not in page and 'name="_save"' not in page  # view-only for an admin
 
 
+def test_member_page_lists_the_member_s_trades_on_both_sides(console, usd, btc):
+    from tests.trades.conftest import order, trade
+    from trades.models import Market
+
+    seller, buyer = MemberFactory(), MemberFactory()
+    market = Market.objects.create(id="btcusd", base_unit=btc, quote_unit=usd)
+    trade(7, market, order(11, "ask", market, seller, "2026-11-21T08:00:00Z"),
+          order(12, "bid", market, buyer, "2026-11-21T09:00:00Z"), "12.32", "2", "24.64", "2026-11-21T09:00:00Z")
+    trade(8, market, order(13, "ask", market, buyer, "2026-11-21T10:00:00Z"),
+          order(14, "bid", market, seller, "2026-11-21T09:30:00Z"), "13", "1", "13", "2026-11-21T10:00:00Z")
+    page = console("admin").get(f"/admin/ledger/member/{seller.pk}/change/").content.decode()
+    sold, bought = page.split("Trades as buyer")
+    assert "24.64" in sold and "13.0" not in sold.split("Trades as seller")[1]
+    assert "13.0" in bought and "24.64" not in bought
+
+
 def test_support_sees_the_member_money_without_the_books(console, usd, member):
     fund_member(member, usd, "5")
     page = console("support").get(f"/admin/ledger/member/{member.pk}/change/").content.decode()

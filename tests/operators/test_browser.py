@@ -99,7 +99,7 @@ def test_operator_approves_a_waiting_fiat_withdraw_through_the_confirmation_page
     log_in(browser, live_server, "admin@example.com")
     assert browser.find_element(By.CSS_SELECTOR, "#withdraws-waiting .waiting").text == "1"
 
-    browser.get(f"{live_server.url}/admin/withdraws/withdraw/?waiting=yes")
+    browser.find_element(By.ID, "withdraws-waiting-link").click()  # the dashboard's count opens the waiting list
     wait.until(expected_conditions.presence_of_element_located((By.ID, "result_list")))
     rows = browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
     assert len(rows) == 1 and withdraw.tid in rows[0].text

@@ -48,7 +48,8 @@ def test_dashboard_replaces_the_admin_index(operator, client):
     client.force_login(operator("admin"))
     page = client.get("/admin/").content.decode()
     assert 'id="dashboard"' in page
-    assert '<h2>Withdraws waiting for an operator</h2>\n    <p class="waiting">3</p>' in page
+    assert ('<h2>Withdraws waiting for an operator</h2>\n    <p class="waiting"><a href="/admin/withdraws/withdraw/?waiting=yes"'
+            ' id="withdraws-waiting-link">3</a></p>') in page
     assert '<caption>Withdraws by state</caption>' in page and '<caption>Deposits by state</caption>' in page
     assert 'href="/admin/reports/balance-sheet/"' in page
     assert 'id="ledger-last-check"' in page and "<p>never</p>" in page
