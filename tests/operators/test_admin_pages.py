@@ -188,3 +188,17 @@ def test_a_superadmin_saving_a_member_changes_no_money_even_with_a_forged_balanc
     assert response.status_code == 302, response.content.decode()[:2000]
     member.refresh_from_db()
     assert member.level == 4 and Account.objects.get(member=member).balance == D(5)
+
+
+def test_deposits_filter_by_currency_type_state_and_date(console, usd, btc, member):
+    fiat = deposit_services.deposit_create(uid=member.uid, currency=usd, amount=D(5), tid="FIAT-1", request_digest="d")
+    coin = deposit_services.deposit_create(uid=member.uid, currency=btc, amount=D(1), tid="COIN-1", request_digest="d")
+    deposit_services.deposit_accept(deposit_id=coin.pk)
+    client, url = console("compliance"), "/admin/deposits/deposit/"
+    for query, shown, hidden in (({"currency__id__exact": "btc"}, coin, fiat), ({"type__exact": "fiat"}, fiat, coin),
+                                 ({"state__exact": "accepted"}, coin, fiat)):
+        page = client.get(url, query).content.decode()
+        assert shown.tid in page and hidden.tid not in page
+    today = client.get(url, {"created_at__gte": str(fiat.created_at.date())}).content.decode()
+    future = client.get(url, {"created_at__gte": "2999-01-01"}).content.decode()
+    assert fiat.tid in today and coin.tid in today and fiat.tid not in future
