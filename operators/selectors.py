@@ -6,10 +6,12 @@ import json
 
 import redis
 from django.db.models import Count
+from django.utils import timezone
 
 from deposits.models import Deposit, DepositState
 from operators.redis_store import redis_client
 from withdraws.models import Withdraw, WithdrawState
+from withdraws.selectors import withdraw_is_quick
 
 # Written by the books check (manage.py check_ledger, hourly) as JSON: {"time", "ok", "breaches", ...}.
 LEDGER_LAST_CHECK_KEY = "ledger:last_check"
@@ -29,13 +31,17 @@ def withdraw_counts_by_state() -> list[tuple[str, int]]:
     return _counts_by_state(Withdraw, WithdrawState.values)
 
 
-def withdraws_waiting_for_operator() -> int:
-    """Accepted withdraws an operator must act on.
+def withdraws_waiting_for_operator_ids() -> list[int]:
+    """Ids of the accepted withdraws an operator must act on: those outside the quick rule (domain.md §6.2) —
+    the quick ones are paid without an operator. The rule is withdraws.selectors.withdraw_is_quick, one query per
+    accepted withdraw (few: accepted is a waiting room), so it has exactly one implementation."""
+    now = timezone.now()
+    accepted = Withdraw.objects.filter(state=WithdrawState.ACCEPTED).select_related("currency").order_by("id")
+    return [withdraw.pk for withdraw in accepted if not withdraw_is_quick(withdraw, now=now)]
 
-    Provisional: counts every accepted withdraw. Those within the quick rule (domain.md §6.2) are paid by the
-    workers without an operator; this switches to the quick-rule selector once withdraws provides it.
-    """
-    return Withdraw.objects.filter(state=WithdrawState.ACCEPTED).count()
+
+def withdraws_waiting_for_operator() -> int:
+    return len(withdraws_waiting_for_operator_ids())
 
 
 def ledger_last_check() -> dict | None:

@@ -1,12 +1,98 @@
+"""Withdraws in the console: read-only records, and the operators' moves (domain.md §6.4, §6.5) as admin actions
+calling the same withdraw services as the API and the workers (operators.actions runs them with the audit)."""
+
 from django.contrib import admin
 
+from ledger.models import CurrencyType
+from operators.actions import OperatorActions, RowAction, body
+from operators.selectors import withdraws_waiting_for_operator_ids
 from peatio_mgmt.admin_readonly import ReadOnlyAdmin
-from withdraws.models import Withdraw
+from peatio_mgmt.errors import BusinessRuleError
+from withdraws import services
+from withdraws.models import Withdraw, WithdrawState as S
+
+APPROVE = "withdraws.approve_withdraw"
+RISK_WARNING = ("The withdraw is confirming: its coins may already have left the hot wallet, yet this returns the "
+                "money to the member. Tick the extra confirmation to do it anyway.")
+
+# The events that take a withdraw from a state to succeed when an operator approves it (domain.md §6.5): a fiat
+# withdraw is paid by the operator outside the exchange; a coin one needs its txid. A coin withdraw is never
+# processed here on the way (processing queues a send: the coins would leave twice).
+APPROVE_EVENTS = {
+    (CurrencyType.FIAT, S.ACCEPTED): ("process", "dispatch", "success"),
+    (CurrencyType.FIAT, S.SKIPPED): ("process", "dispatch", "success"),
+    (CurrencyType.FIAT, S.PROCESSING): ("dispatch", "success"),
+    (CurrencyType.COIN, S.ACCEPTED): ("load", "success"),
+    (CurrencyType.COIN, S.PROCESSING): ("dispatch", "success"),
+}
+SERVICES = {
+    "process": services.withdraw_process, "load": services.withdraw_load, "dispatch": services.withdraw_dispatch,
+    "success": services.withdraw_success,
+}
+
+
+def _txid(withdraw: Withdraw, typed: str) -> str | None:
+    """The txid to record with the first event: the typed one, unless the withdraw already has another."""
+    if not typed:
+        return None
+    if withdraw.type != CurrencyType.COIN:
+        raise BusinessRuleError("A fiat withdraw has no txid")
+    if withdraw.txid and withdraw.txid != typed:
+        raise BusinessRuleError(f"The withdraw already has the txid {withdraw.txid}")
+    return typed
+
+
+def _approve(withdraw: Withdraw, inputs) -> Withdraw:
+    txid = _txid(withdraw, inputs.txid)
+    for event in APPROVE_EVENTS.get((withdraw.type, withdraw.state), ("success",)):
+        withdraw = body(SERVICES[event])(withdraw_id=withdraw.pk, txid=txid)
+        txid = None
+    return withdraw
+
+
+def _record_txid(withdraw: Withdraw, inputs) -> Withdraw:
+    """coin: accepted -> confirming (load) or processing -> confirming (dispatch), the txid recorded."""
+    if withdraw.type != CurrencyType.COIN:
+        raise BusinessRuleError("A fiat withdraw has no txid")
+    if not inputs.txid:
+        raise BusinessRuleError("Enter the txid")
+    service = services.withdraw_dispatch if withdraw.state == S.PROCESSING else services.withdraw_load
+    return body(service)(withdraw_id=withdraw.pk, txid=_txid(withdraw, inputs.txid))
+
+
+def _event(service):
+    return lambda withdraw, inputs: body(service)(withdraw_id=withdraw.pk)
+
+
+class WaitingForOperatorFilter(admin.SimpleListFilter):
+    title = "operator"
+    parameter_name = "waiting"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Waiting for an operator")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(pk__in=withdraws_waiting_for_operator_ids())
+        return queryset
 
 
 @admin.register(Withdraw)
-class WithdrawAdmin(ReadOnlyAdmin):
+class WithdrawAdmin(OperatorActions, ReadOnlyAdmin):
     list_display = ("tid", "member", "currency", "type", "sum", "fee", "amount", "state", "rid", "txid", "created_at")
-    list_filter = ("state", "currency", "type")
-    search_fields = ("tid", "member__uid", "rid", "txid")
+    list_filter = (WaitingForOperatorFilter, "state", "currency", "type", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("tid", "=member__uid", "rid", "txid")
     list_select_related = ("member",)
+    show_full_result_count = False
+    row_actions = (
+        (RowAction("approve", "approve", _approve, APPROVE, takes_txid=True),
+         "Approve selected withdraws (paid: succeed)"),
+        (RowAction("process", "process", _event(services.withdraw_process), APPROVE), "Process selected withdraws"),
+        (RowAction("record_txid", "record the txid of", _record_txid, APPROVE, takes_txid=True),
+         "Record the txid of selected coin withdraws (confirming)"),
+        (RowAction("cancel", "cancel", _event(services.withdraw_cancel), APPROVE), "Cancel selected withdraws"),
+        (RowAction("reject", "reject", _event(services.withdraw_reject), APPROVE,
+                   risky_states=frozenset({S.CONFIRMING}), risk_warning=RISK_WARNING), "Reject selected withdraws"),
+        (RowAction("fail", "fail", _event(services.withdraw_fail), APPROVE,
+                   risky_states=frozenset({S.CONFIRMING}), risk_warning=RISK_WARNING), "Fail selected withdraws"),
+    )

@@ -1,4 +1,5 @@
 import importlib
+import io
 
 import pytest
 from django.apps import apps as django_apps
@@ -65,3 +66,20 @@ def login(client, email: str, password: str = PASSWORD, code: str = "", ip: str 
 
 def logged_in(response) -> bool:
     return response.status_code == 302 and response["Location"] == "/admin/"
+
+
+@pytest.fixture
+def console(db):
+    """console(role) -> a Django test Client logged in as an operator of the role, made by `manage.py createoperator`."""
+    from django.core.management import call_command
+    from django.test import Client
+
+    def make(role: str):
+        email = f"{role}.console@example.com"
+        call_command("createoperator", email, role=role, password=PASSWORD, stdout=io.StringIO())
+        client = Client()
+        assert logged_in(login(client, email))
+        client.user = get_user_model().objects.get(email=email)
+        return client
+
+    return make

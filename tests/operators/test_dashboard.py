@@ -19,11 +19,12 @@ def make_deposits(states):
         Deposit.objects.create(member=member, currency=usd, type="fiat", tid=f"TID{i}", amount=10, state=state)
 
 
-def make_withdraws(states):
+def make_withdraws(states, amount=2000):
+    """Withdraws of `amount` each: 2000 is beyond usd's 24 h limit (1000), so an accepted one waits for an operator."""
     member, usd = MemberFactory(), CurrencyFactory()
     for i, state in enumerate(states):
-        Withdraw.objects.create(member=member, currency=usd, type="fiat", tid=f"TIDW{i}", rid="acct", sum=10, amount=10,
-                                state=state)
+        Withdraw.objects.create(member=member, currency=usd, type="fiat", tid=f"TIDW{i}", rid="acct", sum=amount,
+                                amount=amount, state=state)
 
 
 def test_counts_per_state_cover_every_state_in_state_machine_order():
@@ -37,12 +38,18 @@ def test_counts_per_state_cover_every_state_in_state_machine_order():
     assert selectors.withdraws_waiting_for_operator() == 2
 
 
+def test_quick_accepted_withdraws_do_not_wait_for_an_operator():
+    make_withdraws(["accepted", "accepted"], amount=10)
+    assert selectors.withdraws_waiting_for_operator() == 0
+
+
 def test_dashboard_replaces_the_admin_index(operator, client):
     make_withdraws(["accepted", "accepted", "accepted", "submitted"])
     client.force_login(operator("admin"))
     page = client.get("/admin/").content.decode()
     assert 'id="dashboard"' in page
-    assert '<h2>Withdraws waiting for an operator</h2>\n    <p class="waiting">3</p>' in page
+    assert ('<h2>Withdraws waiting for an operator</h2>\n    <p class="waiting"><a href="/admin/withdraws/withdraw/?waiting=yes"'
+            ' id="withdraws-waiting-link">3</a></p>') in page
     assert '<caption>Withdraws by state</caption>' in page and '<caption>Deposits by state</caption>' in page
     assert 'href="/admin/reports/balance-sheet/"' in page
     assert 'id="ledger-last-check"' in page and "<p>never</p>" in page
