@@ -102,7 +102,7 @@ def test_the_journal_filters_by_type_code_currency_reference_and_member(console,
     assert alice.uid in page and bob.uid not in page
     page = client.get(url, {"currency__id__exact": "btc", "code__code__exact": "102"}).content.decode()
     assert "btc" in page and alice.uid not in page
-    dated = client.get(url, {"created_at__gte": "2000-01-01", "reference_type__isnull": "True"}).content.decode()
+    dated = client.get(url, {"created_at__gte": "2000-01-01 00:00:00+00:00", "reference_type__isnull": "True"}).content.decode()
     assert alice.uid in dated and bob.uid in dated
     assert 'id="post-correction"' not in client.get(url).content.decode()  # accountants read, admins correct
 
@@ -199,6 +199,6 @@ def test_deposits_filter_by_currency_type_state_and_date(console, usd, btc, memb
                                  ({"state__exact": "accepted"}, coin, fiat)):
         page = client.get(url, query).content.decode()
         assert shown.tid in page and hidden.tid not in page
-    today = client.get(url, {"created_at__gte": str(fiat.created_at.date())}).content.decode()
-    future = client.get(url, {"created_at__gte": "2999-01-01"}).content.decode()
+    today = client.get(url, {"created_at__gte": f"{fiat.created_at.date()} 00:00:00+00:00"}).content.decode()
+    future = client.get(url, {"created_at__gte": "2999-01-01 00:00:00+00:00"}).content.decode()
     assert fiat.tid in today and coin.tid in today and fiat.tid not in future
