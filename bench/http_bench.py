@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 PG = {key: os.environ.get(f"PG{key.upper()}", default)
       for key, default in (("host", "127.0.0.1"), ("port", "5432"), ("user", "postgres"))}
-DATABASE, PLAIN_DATABASE = "peatio_bench_http", "peatio_bench_plain_http"
+DATABASE, PLAIN_DATABASE = os.environ.get("BENCH_HTTP_DATABASE", "peatio_bench_http"), "peatio_bench_plain_http"
 os.environ.update(
     DATABASE_URL=f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{DATABASE}",
     DJANGO_SETTINGS_MODULE="peatio_mgmt.settings", PEATIO_DEV_DEFAULTS="1", DJANGO_DEBUG="0",
@@ -62,13 +62,15 @@ def fresh_database(name: str) -> None:
             connection.execute(f"CREATE DATABASE {name}")
 
 
-def seed() -> tuple[list[str], list[int]]:
-    """Both databases ready; returns the members' uids and the plain peer's balance ids."""
+def seed(*, plain: bool = True) -> tuple[list[str], list[int]]:
+    """The database(s) ready; returns the members' uids and the plain peer's balance ids."""
     fresh_database(DATABASE)
-    fresh_database(PLAIN_DATABASE)
     from bench.ledger_transfers import setup  # migrates, usd, members funded through the ledger core
 
     uids = [member.uid for member in setup()]
+    if not plain:
+        return uids, []
+    fresh_database(PLAIN_DATABASE)
     env = {**os.environ, "BENCH_PLAIN_DATABASE": PLAIN_DATABASE}
     output = subprocess.run([sys.executable, str(ROOT / "bench/peers/plain_http/seed.py")], env=env, check=True,
                             capture_output=True, text=True).stdout
