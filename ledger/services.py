@@ -25,6 +25,7 @@ from django.db.models.signals import post_delete, post_save
 from ledger.models import (Account, AccountKind, AccountType, ChartAccount, Currency, Member, Operation,
                            ReferenceType, Transfer)
 from ledger.money import MONEY_CONTEXT, ZERO, fits_numeric
+from ledger.selectors import transfer_postings
 from peatio_mgmt.errors import BusinessRuleError, InsufficientFunds, RecordNotFound
 from peatio_mgmt.idempotency import request_digest
 
@@ -401,28 +402,55 @@ def _check_transfer_fields(kind: str, desc: str | None) -> None:
         raise BusinessRuleError(DESC_TOO_LONG)
 
 
+def _transfer_insert(*, key: int, kind: str, desc: str | None, digest: str) -> Transfer | None:
+    """Insert the transfer row; None when a transfer with this key exists (committed).
+
+    ON CONFLICT DO NOTHING waits, like the unique index, for a concurrent transaction inserting the same key and
+    then inserts (it failed) or returns nothing (it committed) — without the savepoint an IntegrityError needs.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO transfers (key, kind, \"desc\", request_digest, created_at, updated_at)"
+            " VALUES (%s, %s, %s, %s, now(), now()) ON CONFLICT (key) DO NOTHING RETURNING id, created_at",
+            [key, kind, desc, digest],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    transfer = Transfer(pk=row[0], key=key, kind=kind, desc=desc, request_digest=digest, created_at=row[1], updated_at=row[1])
+    transfer._state.adding, transfer._state.db = False, connection.alias
+    return transfer
+
+
+def _posting_row(operation: Operation) -> dict:
+    """A posted operation as the selectors' OPERATION_FIELDS row (what the API renders), without reading it back."""
+    return {
+        "id": operation.pk, "type": operation.type, "code_id": operation.code_id, "currency_id": operation.currency_id,
+        "debit": operation.debit, "credit": operation.credit,
+        "member__uid": operation.member.uid if operation.member is not None else None,
+        "reference_type": operation.reference_type, "created_at": operation.created_at,
+    }
+
+
 @transaction.atomic(durable=True)
-def transfer_create(*, key: int, kind: str, desc: str | None, legs: list[TransferLeg]) -> Transfer:
+def transfer_create(*, key: int, kind: str, desc: str | None, legs: list[TransferLeg]) -> tuple[Transfer, list[dict]]:
     """Create the transfer and post its operations, all or nothing (management-api.md §4.20, domain.md §8).
 
-    The Transfer row is inserted first: a concurrent request with the same key blocks on the unique index until
-    the first one ends, then either inserts (the first failed and left nothing) or sees the committed winner and
-    is answered as a retry (same parameters: the stored transfer, nothing posted) or refused.
+    Returns the transfer and its postings in the order they were made (selectors.OPERATION_FIELDS rows).
+    The Transfer row is inserted first: a concurrent request with the same key waits for the first one to end,
+    then either inserts (the first failed and left nothing) or sees the committed winner and is answered as a
+    retry (same parameters: the stored transfer, nothing posted) or refused.
     Look-ups of every operation's members come before the business rules (§1.6); the postings of all operations
     form one Entry, so the member accounts are locked in (member, currency) order before anything is posted.
     """
     _check_transfer_fields(kind, desc)
     digest = transfer_digest(key=key, kind=kind, desc=desc, legs=legs)
-    try:
-        with transaction.atomic():
-            transfer = Transfer.objects.create(key=key, kind=kind, desc=desc, request_digest=digest)
-    except IntegrityError:
-        stored = Transfer.objects.filter(key=key).first()
-        if stored is None:
-            raise
+    transfer = _transfer_insert(key=key, kind=kind, desc=desc, digest=digest)
+    if transfer is None:
+        stored = Transfer.objects.get(key=key)
         if stored.request_digest != digest:
-            raise BusinessRuleError(KEY_TAKEN) from None
-        return stored
+            raise BusinessRuleError(KEY_TAKEN)
+        return stored, transfer_postings(stored)
 
     def uids(leg: TransferLeg):
         for account, uid in ((leg.source, leg.source_uid), (leg.destination, leg.destination_uid)):
@@ -438,5 +466,4 @@ def transfer_create(*, key: int, kind: str, desc: str | None, legs: list[Transfe
     for leg in legs:
         entry.debit(leg.source, leg.currency, leg.amount, member(leg.source, leg.source_uid))
         entry.credit(leg.destination, leg.currency, leg.amount, member(leg.destination, leg.destination_uid))
-    entry.post()
-    return transfer
+    return transfer, [_posting_row(operation) for operation in entry.post()]
