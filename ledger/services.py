@@ -94,18 +94,35 @@ post_save.connect(_forget_role_chart, sender=ChartAccount, dispatch_uid="ledger.
 post_delete.connect(_forget_role_chart, sender=ChartAccount, dispatch_uid="ledger.role_chart.delete")
 
 
-def _select_for_update(pairs: list[tuple[int, str]]) -> dict[tuple[int, str], Account]:
+@dataclass(slots=True)
+class LockedAccount:
+    """A member account row locked FOR UPDATE: what the checks read and the write statement updates.
+
+    A plain object, not an Account model instance: the hot path reads five columns and never saves the row
+    through the ORM (building model instances from a raw query was a measurable share of a transfer's CPU).
+    """
+
+    pk: int
+    member_id: int
+    currency_id: str
+    balance: Decimal
+    locked: Decimal
+
+
+def _select_for_update(pairs: list[tuple[int, str]]) -> dict[tuple[int, str], LockedAccount]:
     condition = " OR ".join(["(member_id = %s AND currency_id = %s)"] * len(pairs))
     params = [value for pair in pairs for value in pair]
-    rows = Account.objects.raw(
-        f"SELECT id, member_id, currency_id, balance, locked FROM accounts WHERE {condition}"
-        " ORDER BY member_id, currency_id FOR UPDATE",
-        params,
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, member_id, currency_id, balance, locked FROM accounts WHERE {condition}"
+            " ORDER BY member_id, currency_id FOR UPDATE",
+            params,
+        )
+        rows = [LockedAccount(*row) for row in cursor.fetchall()]
     return {(row.member_id, row.currency_id): row for row in rows}
 
 
-def lock_accounts(keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Account]:
+def lock_accounts(keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], LockedAccount]:
     """Lock the member accounts (member id, currency id), creating missing rows at zero; one helper, one order.
 
     Rows are locked in ascending (member id, currency id) order, the order every caller uses, so concurrent
@@ -216,7 +233,7 @@ class Entry:
                 return self._write(accounts, member_postings)
         return self._write(accounts, member_postings)
 
-    def _write(self, accounts: dict[tuple[int, str], Account], member_postings: list[Posting]) -> list[Operation]:
+    def _write(self, accounts: dict[tuple[int, str], LockedAccount], member_postings: list[Posting]) -> list[Operation]:
         for posting in member_postings:
             _apply(accounts[(posting.member.pk, posting.currency.pk)], posting)
         operations = [self._operation(p) for p in self.postings]
@@ -246,7 +263,7 @@ class Entry:
         )
 
 
-def _apply(account: Account, posting: Posting) -> None:
+def _apply(account: LockedAccount, posting: Posting) -> None:
     """Move the locked account's balance (kind main) or locked amount (kind locked) by one posting."""
     delta = posting.amount if posting.side == CREDIT else -posting.amount
     if posting.account.kind == AccountKind.MAIN:
@@ -264,7 +281,7 @@ def _apply(account: Account, posting: Posting) -> None:
 OPERATION_COLUMNS = ("type", "code", "currency_id", "member_id", "reference_type", "reference_id", "debit", "credit")
 
 
-def _write_accounts_and_operations(accounts: Iterable[Account], operations: list[Operation]) -> None:
+def _write_accounts_and_operations(accounts: Iterable[LockedAccount], operations: list[Operation]) -> None:
     """One statement: the accounts' new balance/locked and the postings; sets each operation's id and created_at."""
     if not operations:
         return  # an entry without postings touches no account either
