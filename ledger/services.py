@@ -419,7 +419,7 @@ def _check_transfer_fields(kind: str, desc: str | None) -> None:
         raise BusinessRuleError(DESC_TOO_LONG)
 
 
-def _transfer_insert(*, key: int, kind: str, desc: str | None, digest: str) -> Transfer | None:
+def transfer_insert(*, key: int, kind: str, desc: str | None, digest: str | None) -> Transfer | None:
     """Insert the transfer row; None when a transfer with this key exists (committed).
 
     ON CONFLICT DO NOTHING waits, like the unique index, for a concurrent transaction inserting the same key and
@@ -462,7 +462,7 @@ def transfer_create(*, key: int, kind: str, desc: str | None, legs: list[Transfe
     """
     _check_transfer_fields(kind, desc)
     digest = transfer_digest(key=key, kind=kind, desc=desc, legs=legs)
-    transfer = _transfer_insert(key=key, kind=kind, desc=desc, digest=digest)
+    transfer = transfer_insert(key=key, kind=kind, desc=desc, digest=digest)
     if transfer is None:
         stored = Transfer.objects.get(key=key)
         if stored.request_digest != digest:
