@@ -200,7 +200,7 @@ def main() -> None:
             return path
 
         for target in targets:  # warm-up: connections, imports, per-process caches
-            rate, _ = run_wrk(target.url, bodies_for(target, 2), 2, args.processes, cycle=target.cycle or target.fixed is not None)
+            rate, _ = run_wrk(target.url, bodies_for(target, 1), 1, args.processes, cycle=target.cycle or target.fixed is not None)
             expected[target.name] = max(rate, 300.0)
         for _ in range(args.runs):
             for target in targets:
