@@ -1,7 +1,8 @@
 """The comparison point of bench/gate.py: a bare Django view that only parses the body and verifies its
 signatures with PyJWT, behind the same middleware and gunicorn settings as the gate.
 
-Keys come from the same YAML file (MANAGEMENT_API_CONFIG), loaded once at import.
+Keys come from the same YAML file (MANAGEMENT_API_CONFIG), loaded once at import. `verified_payload` is also
+the verification of the plain Django + PyJWT transfer peer (bench/peers/plain_http).
 """
 
 import base64
@@ -33,17 +34,23 @@ KEYS = _keys()
 ALGORITHMS = get_default_algorithms()
 
 
-@csrf_exempt
-def bare(request):
-    token = json.loads(request.body, parse_float=Decimal)
+def verified_payload(body: bytes) -> dict | None:
+    """The decoded claims of a two-signature JWS body, or None when a signature does not verify."""
+    token = json.loads(body, parse_float=Decimal)
     payload = token["payload"]
     for signature in token["signatures"]:
         alg, key = KEYS[signature["header"]["kid"]]
         if json.loads(_b64(signature["protected"]))["alg"] != alg:
-            return HttpResponse(status=401)
+            return None
         if not ALGORITHMS[alg].verify(f"{signature['protected']}.{payload}".encode(), key, _b64(signature["signature"])):
-            return HttpResponse(status=401)
-    json.loads(_b64(payload), parse_float=Decimal)
+            return None
+    return json.loads(_b64(payload), parse_float=Decimal)
+
+
+@csrf_exempt
+def bare(request):
+    if verified_payload(request.body) is None:
+        return HttpResponse(status=401)
     return HttpResponse(json.dumps({"timestamp": int(time.time())}), status=201, content_type="application/json")
 
 

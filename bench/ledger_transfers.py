@@ -1,7 +1,8 @@
 """Member-to-member transfers through the ledger core (ledger.services.Entry), as /transfers/new posts them.
 
-One transfer = one transaction: insert the Transfer row, lock both accounts in (member, currency) order, check
-the funds on the locked rows, write both accounts and the two postings. Run with DATABASE_URL on a bench database.
+One transfer = one transaction: insert the Transfer row (services.transfer_insert, as transfer_create does),
+lock both accounts in (member, currency) order, check the funds on the locked rows, write both accounts and the
+two postings. Run with DATABASE_URL on a bench database.
 """
 
 import os
@@ -21,8 +22,8 @@ from django.core.management import call_command  # noqa: E402
 from django.db import transaction  # noqa: E402
 
 from bench.harness import main, pick_pair  # noqa: E402
-from ledger.models import AccountType, Currency, Member, Transfer  # noqa: E402
-from ledger.services import Entry, Reference  # noqa: E402
+from ledger.models import AccountType, Currency, Member  # noqa: E402
+from ledger.services import Entry, Reference, transfer_insert  # noqa: E402
 
 MEMBERS = int(os.environ.get("BENCH_MEMBERS", "1000"))
 FUNDS = Decimal("1000000")
@@ -51,7 +52,7 @@ def setup() -> list[Member]:
 def transfer(rng, members) -> None:
     source, destination = pick_pair(rng, members)
     with transaction.atomic(durable=True):
-        record = Transfer.objects.create(key=secrets.randbits(62), kind="member-transfer")
+        record = transfer_insert(key=secrets.randbits(62), kind="member-transfer", desc=None, digest=None)
         Entry(Reference("transfer", record.pk)).sub_funds(source, USD, AMOUNT).plus_funds(destination, USD, AMOUNT).post()
 
 

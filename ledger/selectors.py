@@ -1,11 +1,12 @@
 """Reads of the ledger."""
 
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import connection
 from django.db.models import QuerySet
 
-from ledger.models import Account, Currency, Member, Operation, ReferenceType, Transfer
+from ledger.models import Currency, Member, Operation, ReferenceType, Transfer
 from ledger.money import ZERO
 from peatio_mgmt.errors import RecordNotFound
 
@@ -51,10 +52,23 @@ def member_named(uid: str | None) -> Member | None:
     return member
 
 
-def account_balance(*, member: Member, currency: Currency) -> Account:
-    """The member's account in the currency; a missing row reads as zero (not created by a read)."""
-    account = Account.objects.filter(member=member, currency=currency).first()
-    return account or Account(member=member, currency=currency, balance=ZERO, locked=ZERO)
+def member_balance(*, uid: str, currency: Currency) -> tuple[str, Decimal, Decimal] | None:
+    """(the member's uid as stored, balance, locked) in the currency, or None for an unknown uid; one query.
+
+    The member by uid ignoring case (the unique UPPER(uid) index) joined with its account; a missing account
+    reads as zero (not created by a read).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT m.uid, a.balance, a.locked FROM members AS m"
+            " LEFT JOIN accounts AS a ON a.member_id = m.id AND a.currency_id = %s WHERE UPPER(m.uid) = UPPER(%s)",
+            [currency.pk, uid],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    member_uid, balance, locked = row
+    return member_uid, ZERO if balance is None else balance, ZERO if locked is None else locked
 
 
 # What a rendered posting needs, read with the member's uid in the same query (no query per row).

@@ -1,7 +1,18 @@
 import pytest
 
+from ledger import cache
 from ledger.selectors import account_mismatches
 from tests.factories import CoinFactory, CurrencyFactory, MemberFactory
+
+
+@pytest.fixture(autouse=True)
+def fresh_reference_cache():
+    """Tests roll back or rewrite currencies without signals (flush, queryset update()): no cached row outlives one."""
+    cache.currencies.clear()
+    cache.chart_accounts.clear()
+    yield
+    cache.currencies.clear()
+    cache.chart_accounts.clear()
 
 
 @pytest.fixture

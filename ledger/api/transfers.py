@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ledger import selectors, services
+from ledger import services
 from ledger.api.operations import code_is_member_scope, render_operation
 from ledger.models import AccountType, Transfer
 from peatio_mgmt.management_api import entities
@@ -31,9 +31,9 @@ PARAMS = Params(
 )
 
 
-def render_transfer(transfer: Transfer) -> dict:
+def render_transfer(transfer: Transfer, postings: list[dict]) -> dict:
+    """The Transfer entity from the transfer and its postings (selectors.OPERATION_FIELDS rows, in posting order)."""
     body = {"key": transfer.key, "kind": transfer.kind, "desc": transfer.desc}
-    postings = selectors.transfer_postings(transfer)
     for type_, name in GROUPS:
         group = [render_operation(row) for row in postings if row["type"] == type_]
         if group:
@@ -55,5 +55,5 @@ def transfer_new(values: dict) -> dict:
         )
         for op in values["operations"]
     ]
-    transfer = services.transfer_create(key=values["key"], kind=values["kind"], desc=values["desc"], legs=legs)
-    return render_transfer(transfer)
+    transfer, postings = services.transfer_create(key=values["key"], kind=values["kind"], desc=values["desc"], legs=legs)
+    return render_transfer(transfer, postings)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ledger import cache
 from ledger.models import ChartAccount, Currency
 from ledger.money import fits_numeric
 
@@ -43,23 +44,13 @@ NOT_VALID = "does not have a valid value"
 
 
 class Lookups:
-    """Reference rows a parse needs, each read at most once per request."""
+    """Reference rows a parse resolves: currencies and chart accounts, from the process's cache (ledger.cache)."""
 
-    def __init__(self):
-        self._currencies: dict[str, Currency] | None = None
-        self._chart: dict[int, ChartAccount] | None = None
+    def currency(self, code: str) -> Currency | None:
+        return cache.currencies.get(code)
 
-    @property
-    def currencies(self) -> dict[str, Currency]:
-        if self._currencies is None:
-            self._currencies = {c.id: c for c in Currency.objects.all()}
-        return self._currencies
-
-    @property
-    def chart(self) -> dict[int, ChartAccount]:
-        if self._chart is None:
-            self._chart = {a.code: a for a in ChartAccount.objects.all()}
-        return self._chart
+    def chart_account(self, code: int) -> ChartAccount | None:
+        return cache.chart_accounts.get(code)
 
 
 class Param:
@@ -228,7 +219,7 @@ class CurrencyCode(String):
 
     def check(self, value, lookups):
         code = value.lower() if value.isupper() else value
-        currency = lookups.currencies.get(code)
+        currency = lookups.currency(code)
         if currency is None or (self.types is not None and currency.type not in self.types):
             raise Invalid(NOT_VALID)
         return currency
@@ -242,7 +233,7 @@ class ChartCode(Integer):
         self.types = tuple(types) if types is not None else None
 
     def check(self, value, lookups):
-        account = lookups.chart.get(value)
+        account = lookups.chart_account(value)
         if account is None or (self.types is not None and account.type not in self.types):
             raise Invalid(NOT_VALID)
         return account

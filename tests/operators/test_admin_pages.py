@@ -158,7 +158,7 @@ def test_a_transfer_page_lists_its_postings(console, usd):
     alice, bob = MemberFactory(), MemberFactory()
     fund_member(alice, usd, "50")
     main = ChartAccount.objects.get(code=201)
-    transfer = transfer_create(key=42, kind="referral", desc="payout", legs=[
+    transfer, _ = transfer_create(key=42, kind="referral", desc="payout", legs=[
         TransferLeg(currency=usd, amount=D("12.5"), source=main, destination=main, source_uid=alice.uid,
                     destination_uid=bob.uid)])
     page = console("accountant").get(f"/admin/ledger/transfer/{transfer.pk}/change/").content.decode()
