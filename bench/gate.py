@@ -73,6 +73,9 @@ def prepare_database() -> None:
 def start(app: str, port: int, env: dict, log: Path) -> subprocess.Popen:
     command = [sys.executable, "-m", "gunicorn", app, "--workers", "2", "--worker-class", "sync",
                "--bind", f"127.0.0.1:{port}", "--chdir", str(ROOT)]
+    # gunicorn also reads the repo's gunicorn.conf.py from ROOT: no worker recycling during a measurement (a new
+    # worker would restart the CPU counters read below).
+    env = {**env, "GUNICORN_MAX_REQUESTS": "0"}
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
 
 
