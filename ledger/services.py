@@ -14,14 +14,13 @@ refused event leaves the caller's transaction clean without one.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models.signals import post_delete, post_save
 
+from ledger import cache
 from ledger.models import (Account, AccountKind, AccountType, ChartAccount, Currency, Member, Operation,
                            ReferenceType, Transfer)
 from ledger.money import MONEY_CONTEXT, ZERO, fits_numeric
@@ -71,27 +70,17 @@ class Chart:
         return self.by_role[(type_, kind, currency.type)]
 
 
-# The automatic accounts (found by type, kind and currency type) are installed by the migrations and never change
-# role, so each process keeps them; a role not found reloads, an operator's change in this process reloads, and
-# a minute bounds how long another process's change can go unseen.
-ROLE_CHART_TTL = 60.0
-_role_chart: tuple[float, Chart] | None = None
+# The chart of the automatic postings, built from the per-process rows of ledger.cache (reloaded after a change
+# in this process, a role not found, or the cache's TTL) and rebuilt only when those rows were reloaded.
+_role_chart: tuple[dict, Chart] | None = None
 
 
 def role_chart(*, reload: bool = False) -> Chart:
     global _role_chart
-    if reload or _role_chart is None or time.monotonic() - _role_chart[0] > ROLE_CHART_TTL:
-        _role_chart = (time.monotonic(), Chart())
+    rows = cache.chart_accounts.rows(reload=reload)
+    if _role_chart is None or _role_chart[0] is not rows:
+        _role_chart = (rows, Chart(rows.values()))
     return _role_chart[1]
-
-
-def _forget_role_chart(**kwargs) -> None:
-    global _role_chart
-    _role_chart = None
-
-
-post_save.connect(_forget_role_chart, sender=ChartAccount, dispatch_uid="ledger.role_chart.save")
-post_delete.connect(_forget_role_chart, sender=ChartAccount, dispatch_uid="ledger.role_chart.delete")
 
 
 @dataclass(slots=True)
