@@ -47,8 +47,11 @@ class MetricsMiddleware:
     def __call__(self, request):
         started = time.perf_counter()
         response = self.get_response(request)
-        match = getattr(request, "resolver_match", None)
-        route = "/" + match.route if match and match.route else "unmatched"
+        # The management API's gate is one catch-all URL pattern: it names the contract route it served.
+        route = getattr(request, "metrics_route", None)
+        if route is None:
+            match = getattr(request, "resolver_match", None)
+            route = "/" + match.route if match and match.route else "unmatched"
         observe_request(route, response.status_code, time.perf_counter() - started)
         return response
 

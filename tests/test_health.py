@@ -141,3 +141,13 @@ def test_replica_serves_reads_inside_replica_only_and_never_writes(monkeypatch):
         assert router.db_for_read(Member) == "replica" and router.db_for_write(Member) == "default"
     finally:
         db_router._reading_replica.reset(token)
+
+
+def test_metrics_label_management_api_requests_by_contract_route(client, api):
+    before = metric(client.get("/metrics").content.decode(), "peatio_http_requests_total",
+                    route="/api/v2/management/timestamp", status="201") or 0
+
+    assert api.post("/timestamp", {}).status_code == 201
+    text = client.get("/metrics").content.decode()
+
+    assert metric(text, "peatio_http_requests_total", route="/api/v2/management/timestamp", status="201") == before + 1

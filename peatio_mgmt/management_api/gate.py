@@ -87,6 +87,7 @@ def _serve(request, path: str, served: _Served) -> HttpResponse:
     if route is None:
         raise Refusal(404, "Not found.")
     served.route = route.path
+    request.metrics_route = f"/api/v2/management/{route.path}"  # peatio_mgmt.metrics: one label per route
     if request.method not in VERBS:
         raise Refusal(405, "Only POST, PUT, and DELETE verbs are allowed.")
     if request.method != route.verb:
