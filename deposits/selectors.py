@@ -7,18 +7,13 @@ from django.db.models import QuerySet
 from deposits.models import Deposit
 from ledger.models import Currency, Member
 from peatio_mgmt.errors import RecordNotFound
+from peatio_mgmt.querysets import filtered
 
 
 def deposit_list(*, member: Member | None = None, currency: Currency | None = None, state: str | None = None) -> QuerySet:
     """Deposits matching every given filter, newest first (by id), with member and currency joined."""
-    deposits = Deposit.objects.select_related("member").order_by("-id")
-    if member is not None:
-        deposits = deposits.filter(member=member)
-    if currency is not None:
-        deposits = deposits.filter(currency=currency)
-    if state:
-        deposits = deposits.filter(state=state)
-    return deposits
+    return filtered(Deposit.objects.select_related("member").order_by("-id"), member=member, currency=currency,
+                    state=state)
 
 
 def deposit_get_by_tid(tid: str) -> Deposit:

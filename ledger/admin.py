@@ -17,7 +17,7 @@ from ledger.money import format_amount
 from ledger.models import Account, AccountType, ChartAccount, Currency, Member, Operation, Transfer
 from operators.actions import body
 from operators.services import audit_record
-from peatio_mgmt.admin_readonly import ReadOnlyAdmin
+from peatio_mgmt.admin_readonly import ReadOnly, ReadOnlyAdmin
 from peatio_mgmt.errors import DomainError, RecordNotFound
 from trades.models import Trade
 from trades.services import markets_disable_for_currency
@@ -45,7 +45,7 @@ def _amount_column(name: str):
     return admin.display(description=name)(lambda inline, row: format_amount(getattr(row, name)))
 
 
-class MoneyInline(admin.TabularInline):
+class MoneyInline(ReadOnly, admin.TabularInline):
     """A read-only table of the member's records: money changes only through services."""
 
     balance_, locked_, amount_, fee_, sum_, debit_, credit_, price_, volume_, funds_ = map(
@@ -63,15 +63,6 @@ class MoneyInline(admin.TabularInline):
 
     def get_readonly_fields(self, request, obj=None):
         return self.fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class AccountInline(MoneyInline):

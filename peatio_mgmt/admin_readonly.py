@@ -7,7 +7,9 @@ the admin may show them but never add, edit or delete one.
 from django.contrib import admin
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnly:
+    """No add, change or delete through the admin, whoever asks: for model admins and inlines alike."""
+
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -16,3 +18,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
+    pass

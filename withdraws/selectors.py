@@ -10,20 +10,15 @@ from django.utils import timezone
 from ledger.models import Currency, Member
 from ledger.money import MONEY_CONTEXT, ZERO
 from peatio_mgmt.errors import RecordNotFound
+from peatio_mgmt.querysets import filtered
 from withdraws.models import Withdraw
 from withdraws.states import UNDER_WAY
 
 
 def withdraw_list(*, member: Member | None = None, currency: Currency | None = None, state: str | None = None) -> QuerySet:
     """Withdraws matching every given filter, newest first (by id), with the member joined."""
-    withdraws = Withdraw.objects.select_related("member").order_by("-id")
-    if member is not None:
-        withdraws = withdraws.filter(member=member)
-    if currency is not None:
-        withdraws = withdraws.filter(currency=currency)
-    if state:
-        withdraws = withdraws.filter(state=state)
-    return withdraws
+    return filtered(Withdraw.objects.select_related("member").order_by("-id"), member=member, currency=currency,
+                    state=state)
 
 
 def withdraw_get_by_tid(tid: str) -> Withdraw:
