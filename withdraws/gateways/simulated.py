@@ -82,5 +82,5 @@ class SimulatedGateway(WalletGateway):
             raise GatewayError(str(error)) from error
         if not sent:
             return FAILED  # never sent through this wallet: dropped
-        elapsed = int(time.time() - float(sent.split(" ")[0]))
+        elapsed = int(Decimal(time.time()) - Decimal(sent.split(" ")[0]))
         return int(elapsed * settings.SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND)
