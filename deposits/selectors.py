@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from deposits.models import Deposit
 from ledger.models import Currency, Member
-from peatio_mgmt.errors import RecordNotFound
+from peatio_mgmt.idempotency import get_by_exact_tid
 from peatio_mgmt.querysets import filtered
 
 
@@ -18,7 +18,4 @@ def deposit_list(*, member: Member | None = None, currency: Currency | None = No
 
 def deposit_get_by_tid(tid: str) -> Deposit:
     """The deposit whose tid is exactly `tid` (case-sensitive)."""
-    deposit = Deposit.objects.select_related("member").filter(tid=tid).first()
-    if deposit is None:
-        raise RecordNotFound()
-    return deposit
+    return get_by_exact_tid(Deposit, tid)

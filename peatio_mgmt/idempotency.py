@@ -19,7 +19,7 @@ from django.db import IntegrityError, models, transaction
 
 from ledger.models import Currency
 from ledger.money import format_amount
-from peatio_mgmt.errors import BusinessRuleError
+from peatio_mgmt.errors import BusinessRuleError, RecordNotFound
 
 TID_TAKEN = "Tid has already been taken"
 TID_MAX_LENGTH = 64
@@ -59,6 +59,15 @@ def find_by_tid(model: type[Row], tid: str | None) -> Row | None:
     if not tid or len(tid) > TID_MAX_LENGTH:
         return None
     return model.objects.filter(tid__iexact=tid).first()
+
+
+def get_by_exact_tid(model: type[Row], tid: str) -> Row:
+    """The record whose tid is exactly `tid` (case-sensitive, as the get/state/action routes look up), with its
+    member; RecordNotFound otherwise."""
+    row = model.objects.select_related("member").filter(tid=tid).first()
+    if row is None:
+        raise RecordNotFound()
+    return row
 
 
 def is_retry(row: models.Model | None, digest: str) -> bool:

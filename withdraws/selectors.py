@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from ledger.models import Currency, Member
 from ledger.money import MONEY_CONTEXT, ZERO
-from peatio_mgmt.errors import RecordNotFound
+from peatio_mgmt.idempotency import get_by_exact_tid
 from peatio_mgmt.querysets import filtered
 from withdraws.models import Withdraw
 from withdraws.states import UNDER_WAY
@@ -23,10 +23,7 @@ def withdraw_list(*, member: Member | None = None, currency: Currency | None = N
 
 def withdraw_get_by_tid(tid: str) -> Withdraw:
     """The withdraw whose tid is exactly `tid` (case-sensitive)."""
-    withdraw = Withdraw.objects.select_related("member").filter(tid=tid).first()
-    if withdraw is None:
-        raise RecordNotFound()
-    return withdraw
+    return get_by_exact_tid(Withdraw, tid)
 
 
 def withdraw_is_quick(withdraw: Withdraw, *, now: datetime | None = None) -> bool:
