@@ -1,8 +1,8 @@
 """The system as users run it: real processes on a database of their own, driven over HTTP with signed requests.
 
 `running_system` (one per test session) creates a fresh database on the test PostgreSQL server, migrates it and
-loads seeds/demo.yml with `manage.py`, writes the development API configuration (`management_api_devconfig`),
-then starts exactly what the README and docs/deploy.md start:
+loads seeds/demo.yml (plus `xts`, a fiat of 16 decimals) with `manage.py`, writes the development API configuration
+(`management_api_devconfig`), then starts exactly what the README and docs/deploy.md start:
 
 - web:    `gunicorn peatio_mgmt.wsgi -c gunicorn.conf.py` — 2 gthread workers with 4 threads each, so requests
           run in threads that are not the main thread (the decimal context of a new thread is Python's default);
@@ -44,6 +44,13 @@ PREFIX = "/api/v2/management/"
 MANDATORY_SIGNER = "backend-1.dev"
 # Members of the system's own seed file (the API cannot create members): `System.new_member()` hands them out.
 MEMBERS = 400
+# A fiat currency of 16 decimals (demo.yml's fiat ones have 2 and 8): full-precision amounts through the fiat
+# paths; limits high enough that a 32-digit withdraw is quick.
+EXTRA_CURRENCIES = """\
+currencies:
+  - {id: xts, name: Test fiat of 16 decimals, type: fiat, symbol: T, precision: 16,
+     withdraw_limit_24h: "9999999999999999", withdraw_limit_72h: "9999999999999999"}
+"""
 # The system's own Redis database number on the shared test Redis, away from the suite's queues and caches.
 SYSTEM_REDIS_DB = 9
 
@@ -252,7 +259,9 @@ def running_system(django_db_setup, django_db_blocker, tmp_path_factory):
     members = directory / "members.yml"
     members.write_text("members:\n" + "".join(
         f"  - {{uid: {member_uid(n)}, email: m{n}@system.test, level: 3}}\n" for n in range(1, MEMBERS + 1)))
-    for args in (["migrate", "--no-input", "-v", "0"], ["seed", "seeds/demo.yml", str(members)]):
+    currencies = directory / "currencies.yml"
+    currencies.write_text(EXTRA_CURRENCIES)
+    for args in (["migrate", "--no-input", "-v", "0"], ["seed", "seeds/demo.yml", str(currencies), str(members)]):
         result = system.manage(*args, timeout=300)
         assert result.returncode == 0, result.stdout + result.stderr
     config = system.manage("management_api_devconfig", "--dir", str(directory / "management_api"))
