@@ -120,11 +120,11 @@ class Process:
 @dataclass
 class System:
     directory: Path
-    env: dict[str, str]
+    env: dict[str, str] = field(repr=False)
     port: int
     database_url: str
-    keys: dict[str, object]
-    processes: dict[str, Process] = field(default_factory=dict)
+    keys: dict[str, object] = field(repr=False)
+    processes: dict[str, Process] = field(default_factory=dict, repr=False)
     members_given: int = 0
 
     def new_member(self) -> str:
@@ -180,7 +180,10 @@ class System:
                 timeout: float = 30) -> Answer:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
-            conn.request(method, path, body=body, headers={"Content-Type": "application/json", **(headers or {})})
+            try:
+                conn.request(method, path, body=body, headers={"Content-Type": "application/json", **(headers or {})})
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server answered (413) without reading the whole body: its answer is still to be read
             response = conn.getresponse()
             return Answer(response.status, {k: v for k, v in response.getheaders()}, response.read())
         finally:
