@@ -254,14 +254,15 @@ class Entry:
 
 def _apply(account: LockedAccount, posting: Posting) -> None:
     """Move the locked account's balance (kind main) or locked amount (kind locked) by one posting."""
-    delta = posting.amount if posting.side == CREDIT else -posting.amount
+    # No unary minus: it rounds in the thread's context; add/subtract in MONEY_CONTEXT are exact (or raise).
+    move = MONEY_CONTEXT.add if posting.side == CREDIT else MONEY_CONTEXT.subtract
     if posting.account.kind == AccountKind.MAIN:
-        balance = MONEY_CONTEXT.add(account.balance, delta)
+        balance = move(account.balance, posting.amount)
         if balance < ZERO:
             raise InsufficientFunds(InsufficientFunds.BALANCE)
         account.balance = balance
     else:
-        locked = MONEY_CONTEXT.add(account.locked, delta)
+        locked = move(account.locked, posting.amount)
         if locked < ZERO:
             raise InsufficientFunds(InsufficientFunds.LOCKED)
         account.locked = locked

@@ -14,6 +14,7 @@ urlpatterns = [
     path("healthz", healthz),
     path("metrics", metrics_view),
     path("api/v2/management/swagger", csrf_exempt(swagger)),
-    # Every other path under the prefix goes to the gate, which answers 404 for what is not a route.
-    re_path(r"^api/v2/management/(?P<path>.*)\Z", gate),
+    # Every other path under the prefix goes to the gate, which answers 404 for what is not a route — line breaks
+    # (a %0A in the path) included: `.` alone would leave them to Django's HTML 404.
+    re_path(r"^api/v2/management/(?P<path>(?s:.*))\Z", gate),
 ]

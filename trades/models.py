@@ -9,7 +9,7 @@ from django.db.models import F, Q
 
 from ledger.models import MONEY, Currency, Member
 
-FEE = {"max_digits": 17, "decimal_places": 16}
+FEE = {"max_digits": 17, "decimal_places": 16}  # the markets' fee rates (0..0.5), domain.md §9
 
 
 class MarketState(models.TextChoices):
@@ -78,7 +78,7 @@ class Order(models.Model):
     price = models.DecimalField(**MONEY, null=True, blank=True)
     volume = models.DecimalField(**MONEY)
     origin_volume = models.DecimalField(**MONEY)
-    fee = models.DecimalField(**FEE, default=0)
+    fee = models.DecimalField(**MONEY, default=0)  # NUMERIC(32,16) as domain.md §9's orders table has it
     locked = models.DecimalField(**MONEY, default=0)
     origin_locked = models.DecimalField(**MONEY, default=0)
     funds_received = models.DecimalField(**MONEY, default=0)

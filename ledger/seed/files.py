@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from ledger.models import AccountScope, AccountType, AddressFormat, CurrencyType, MemberRole, WalletGateway
-from ledger.money import MAX_FRACTION_DIGITS, MAX_INTEGER_DIGITS, fits_numeric
+from ledger.money import MAX_FRACTION_DIGITS, MAX_INTEGER_DIGITS, fits_numeric, fraction_digits
 from trades.models import MarketState
 
 SECTIONS = ("accounts", "currencies", "members", "markets", "trades")
@@ -176,7 +176,7 @@ def market_fee(raw: Any) -> Decimal:
 
 
 def decimal_places(value: Decimal) -> int:
-    return 0 if value.is_zero() else max(0, -value.normalize().as_tuple().exponent)
+    return fraction_digits(value)
 
 
 def boolean(raw: Any) -> bool:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from decimal import Decimal
 from functools import lru_cache
+from itertools import accumulate
 from typing import NamedTuple
 
 from peatio_mgmt.management_api.config import Config, Scope
@@ -38,15 +40,52 @@ class Token(NamedTuple):
     signatures: list[Signature]
 
 
+# Nesting of arrays and objects: a token needs 3 levels, claims with a transfer's accounts 4; beyond this the JSON is
+# refused before json.loads, which recurses once per level (RecursionError at best, a dead thread at worst).
+MAX_DEPTH = 32
+# A protected header is a few dozen characters ({"alg":"RS256"}); longer ones are not decoded nor cached.
+MAX_PROTECTED = 1024
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+class TooDeep(ValueError):
+    pass
+
+
+def check_depth(text: str, limit: int = MAX_DEPTH) -> None:
+    """Raise TooDeep when arrays/objects nest deeper than `limit` (brackets inside strings do not count).
+
+    Cheap first: text with at most `limit` opening brackets cannot nest deeper. Otherwise the strings are removed
+    and the depth is the running sum over the remaining brackets — C-speed passes, no recursion.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    if max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > limit:
+        raise TooDeep(f"JSON nested deeper than {limit}")
+
+
 def _refuse_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
+def _parse_int(text: str) -> int | Decimal:
+    # int() refuses more than 4300 digits (ValueError); no 64-bit integer needs 40, so a longer one stays an exact
+    # Decimal, which every Integer parameter refuses as "is invalid" and a String reads as its digits.
+    return int(text) if len(text) <= 40 else Decimal(text)
+
+
 def loads(text: str | bytes):
-    """JSON with numbers kept exact (Decimal) and NaN/Infinity refused; bytes must be UTF-8."""
+    """JSON with numbers kept exact (Decimal), NaN/Infinity refused, nesting bounded; bytes must be UTF-8.
+
+    Raises ValueError (UnicodeDecodeError, JSONDecodeError, TooDeep) for anything else.
+    """
     if isinstance(text, bytes):
         text = text.decode("utf-8")
-    return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+    check_depth(text)
+    return json.loads(text, parse_float=Decimal, parse_int=_parse_int, parse_constant=_refuse_constant)
 
 
 def b64url_decode(text: str) -> bytes:
@@ -116,9 +155,15 @@ def _verify_signature(signature: Signature, payload: bytes, config: Config) -> N
         raise NotVerified(f"kid {signature.kid}: signature does not verify")
 
 
-@lru_cache(maxsize=1024)  # a partner sends the same few headers again and again; bounded against floods
 def protected_alg(protected: str) -> str | None:
     """The `alg` of a protected header that is a JSON object without `crit`; None for anything else."""
+    if len(protected) > MAX_PROTECTED:
+        return None  # before the cache: 1024 entries of a megabyte each would be a gigabyte per worker
+    return _protected_alg(protected)
+
+
+@lru_cache(maxsize=1024)  # a partner sends the same few headers again and again; bounded against floods
+def _protected_alg(protected: str) -> str | None:
     try:
         header = loads(b64url_decode(protected))
     except (ValueError, RecursionError):

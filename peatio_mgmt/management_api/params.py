@@ -22,6 +22,9 @@ from ledger.money import fits_numeric
 MISSING = object()
 INT64 = (-(2**63), 2**63 - 1)
 INTEGER_TEXT = re.compile(r"[+-]?[0-9]+\Z")
+INT64_DIGITS = 19
+# Text PostgreSQL cannot store or compare (NUL) or UTF-8 cannot encode (a lone surrogate, as JSON's "\ud800" gives).
+UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
 DECIMAL_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
 
 
@@ -103,7 +106,8 @@ class Param:
 
 
 class String(Param):
-    """A string; a JSON number is read as its decimal text. `choices` restricts the values."""
+    """A string without NUL or lone surrogates; a JSON number is read as its decimal text. `choices` restricts the
+    values."""
 
     def __init__(self, name: str, *, choices: Iterable[str] | None = None, **kwargs):
         super().__init__(name, **kwargs)
@@ -111,6 +115,8 @@ class String(Param):
 
     def coerce(self, value, lookups):
         if isinstance(value, str):
+            if UNSTORABLE_TEXT.search(value):
+                raise Invalid()
             return value
         if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
             raise Invalid()
@@ -142,6 +148,9 @@ class Integer(Param):
         if isinstance(value, bool):
             raise Invalid()
         if isinstance(value, str) and INTEGER_TEXT.match(value):
+            # Digit count first: int() of thousands of digits is slow, and refused beyond 4300.
+            if len(value.lstrip("+-").lstrip("0")) > INT64_DIGITS:
+                raise Invalid()
             value = int(value)
         if not isinstance(value, int) or not INT64[0] <= value <= INT64[1]:
             raise Invalid()

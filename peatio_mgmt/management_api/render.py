@@ -15,6 +15,8 @@ from ledger.money import format_amount
 
 __all__ = ["JsonNumber", "ListResult", "amount", "iso_time", "paginate", "to_json"]
 
+MAX_OFFSET = 2**63 - 1  # PostgreSQL's OFFSET and LIMIT are bigint
+
 
 def amount(value: Decimal) -> str:
     """A decimal amount as the contract writes it: "750.77", "100.0", "0.0"."""
@@ -57,9 +59,11 @@ def paginate(queryset: QuerySet, *, page: int, limit: int) -> tuple[list, int]:
     """The rows of one page and the number of rows of all pages.
 
     A page that is neither empty nor full tells the total by itself, so COUNT runs only when it cannot.
+    A page beyond what a bigint OFFSET can reach (page and limit are each within 64 bits, their product is not) is
+    after the last row: empty, without asking the database.
     """
     offset = (page - 1) * limit
-    rows = list(queryset[offset : offset + limit])
+    rows = list(queryset[offset : offset + limit]) if offset + limit <= MAX_OFFSET else []
     if 0 < len(rows) < limit or (page == 1 and not rows):
         return rows, offset + len(rows)
     return rows, queryset.order_by().count()

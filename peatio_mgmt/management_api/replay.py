@@ -10,6 +10,8 @@ from django.conf import settings
 
 KEY_PREFIX = "peatio:management_api:jti:"
 NO_EXP_TTL = 24 * 3600
+# A token valid for longer than this is remembered this long (Redis refuses expiries beyond 64-bit milliseconds).
+MAX_TTL = 10 * 365 * 24 * 3600
 
 
 class StoreUnavailable(Exception):
@@ -27,11 +29,19 @@ def client() -> redis.Redis:
 
 
 def ttl_of(claims: dict, exp_leeway: int, now: int) -> int:
-    """Until the token expires (exp + exp_leeway - now, at least 1 s), or 24 hours without exp."""
+    """Until the token expires (exp + exp_leeway - now, between 1 s and MAX_TTL), or 24 hours without exp.
+
+    `exp` is any JSON number (an int or an exact Decimal such as 1e999999999): it is compared before any
+    arithmetic, so an absurd one costs nothing (math.ceil of 1e999999999 would build a billion-digit int).
+    """
     exp = claims.get("exp")
     if exp is None:
         return NO_EXP_TTL
-    return max(1, math.ceil(exp + exp_leeway - now))
+    if exp >= now - exp_leeway + MAX_TTL:
+        return MAX_TTL
+    if exp <= now - exp_leeway:
+        return 1
+    return max(1, math.ceil(exp) + exp_leeway - now)
 
 
 def record_once(jti: str, ttl: int) -> bool:

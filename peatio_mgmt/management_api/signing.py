@@ -63,7 +63,12 @@ def dumps(value) -> str:
 
 def sign(payload: dict, signers: Iterable[tuple[str, object, str | None]]) -> dict:
     """The request body: `payload` (the claims) signed by each (kid, private key, algorithm or None)."""
-    encoded_payload = b64url(dumps(payload).encode())
+    return sign_bytes(dumps(payload).encode(), signers)
+
+
+def sign_bytes(payload: bytes, signers: Iterable[tuple[str, object, str | None]]) -> dict:
+    """The request body signing exactly these bytes as the payload (tests send JSON no encoder writes)."""
+    encoded_payload = b64url(payload)
     signatures = []
     for kid, key, alg in signers:
         private_key = load_private_key(key)

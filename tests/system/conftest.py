@@ -1,8 +1,8 @@
 """The system as users run it: real processes on a database of their own, driven over HTTP with signed requests.
 
 `running_system` (one per test session) creates a fresh database on the test PostgreSQL server, migrates it and
-loads seeds/demo.yml with `manage.py`, writes the development API configuration (`management_api_devconfig`),
-then starts exactly what the README and docs/deploy.md start:
+loads seeds/demo.yml (plus `xts`, a fiat of 16 decimals) with `manage.py`, writes the development API configuration
+(`management_api_devconfig`), then starts exactly what the README and docs/deploy.md start:
 
 - web:    `gunicorn peatio_mgmt.wsgi -c gunicorn.conf.py` — 2 gthread workers with 4 threads each, so requests
           run in threads that are not the main thread (the decimal context of a new thread is Python's default);
@@ -35,15 +35,28 @@ from django.conf import settings
 from django.db import connection
 from psycopg import sql
 
-from peatio_mgmt.management_api.signing import load_private_key, new_jti, sign
+from peatio_mgmt.management_api.signing import load_private_key, new_jti, sign, sign_bytes
 from tests.support import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PREFIX = "/api/v2/management/"
 MANDATORY_SIGNER = "backend-1.dev"
+# The 20 routes and their verbs (management-api.md §1.1), written out: the tests do not read the server's tables.
+ROUTES = ("accounts/balance", "deposits", "deposits/get", "deposits/new", "deposits/state", "withdraws",
+          "withdraws/get", "withdraws/new", "withdraws/action", "timestamp", "assets", "assets/new", "expenses",
+          "expenses/new", "revenues", "revenues/new", "liabilities", "liabilities/new", "transfers/new", "trades")
+VERBS = {"deposits/state": "PUT", "withdraws/action": "PUT"}
+LISTS = ("deposits", "withdraws", "assets", "expenses", "revenues", "liabilities", "trades")
 # Members of the system's own seed file (the API cannot create members): `System.new_member()` hands them out.
 MEMBERS = 400
+# A fiat currency of 16 decimals (demo.yml's fiat ones have 2 and 8): full-precision amounts through the fiat
+# paths; limits high enough that a 32-digit withdraw is quick.
+EXTRA_CURRENCIES = """\
+currencies:
+  - {id: xts, name: Test fiat of 16 decimals, type: fiat, symbol: T, precision: 16,
+     withdraw_limit_24h: "9999999999999999", withdraw_limit_72h: "9999999999999999"}
+"""
 # The system's own Redis database number on the shared test Redis, away from the suite's queues and caches.
 SYSTEM_REDIS_DB = 9
 
@@ -107,11 +120,11 @@ class Process:
 @dataclass
 class System:
     directory: Path
-    env: dict[str, str]
+    env: dict[str, str] = field(repr=False)
     port: int
     database_url: str
-    keys: dict[str, object]
-    processes: dict[str, Process] = field(default_factory=dict)
+    keys: dict[str, object] = field(repr=False)
+    processes: dict[str, Process] = field(default_factory=dict, repr=False)
     members_given: int = 0
 
     def new_member(self) -> str:
@@ -167,7 +180,10 @@ class System:
                 timeout: float = 30) -> Answer:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
-            conn.request(method, path, body=body, headers={"Content-Type": "application/json", **(headers or {})})
+            try:
+                conn.request(method, path, body=body, headers={"Content-Type": "application/json", **(headers or {})})
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server answered (413) without reading the whole body: its answer is still to be read
             response = conn.getresponse()
             return Answer(response.status, {k: v for k, v in response.getheaders()}, response.read())
         finally:
@@ -180,6 +196,17 @@ class System:
         now = int(time.time())
         payload = {"iat": now, "exp": now + exp, "jti": new_jti(), "data": data}
         return json.dumps(sign(payload, [(kid, self.keys[kid], None) for kid in signers])).encode()
+
+    def signed_claims(self, claims: bytes, *, signers: tuple[str, ...] = (MANDATORY_SIGNER,)) -> bytes:
+        """A body signing exactly these bytes as the claims: JSON no encoder writes (NaN, 1e400, "\\ud800")."""
+        return json.dumps(sign_bytes(claims, [(kid, self.keys[kid], None) for kid in signers])).encode()
+
+    def send_data_text(self, route: str, data: str | bytes, *, method: str | None = None) -> Answer:
+        """The route called with `data` given as raw JSON text, in otherwise valid claims."""
+        now = int(time.time())
+        data = data.encode() if isinstance(data, str) else data
+        claims = b'{"iat":%d,"exp":%d,"jti":"%s","data":%s}' % (now, now + 60, new_jti().encode(), data)
+        return self.request(method or VERBS.get(route, "POST"), PREFIX + route, self.signed_claims(claims))
 
     def call(self, method: str, route: str, data: dict, **signing) -> Answer:
         return self.request(method, PREFIX + route, self.signed_body(data, **signing))
@@ -252,7 +279,9 @@ def running_system(django_db_setup, django_db_blocker, tmp_path_factory):
     members = directory / "members.yml"
     members.write_text("members:\n" + "".join(
         f"  - {{uid: {member_uid(n)}, email: m{n}@system.test, level: 3}}\n" for n in range(1, MEMBERS + 1)))
-    for args in (["migrate", "--no-input", "-v", "0"], ["seed", "seeds/demo.yml", str(members)]):
+    currencies = directory / "currencies.yml"
+    currencies.write_text(EXTRA_CURRENCIES)
+    for args in (["migrate", "--no-input", "-v", "0"], ["seed", "seeds/demo.yml", str(currencies), str(members)]):
         result = system.manage(*args, timeout=300)
         assert result.returncode == 0, result.stdout + result.stderr
     config = system.manage("management_api_devconfig", "--dir", str(directory / "management_api"))

@@ -17,7 +17,7 @@ from functools import cache
 import redis
 from django.conf import settings
 
-from ledger.money import MONEY_CONTEXT
+from ledger.money import MONEY_CONTEXT, total
 from withdraws.gateways import FAILED, UNKNOWN, GatewayError, WalletGateway
 
 KEY_PREFIX = "simulated-gateway"
@@ -56,7 +56,7 @@ class SimulatedGateway(WalletGateway):
             sent = [Decimal(value.split(" ")[1]) for value in self.redis.hvals(sends_key(currency.id))]
         except redis.RedisError as error:
             raise GatewayError(str(error)) from error
-        return MONEY_CONTEXT.subtract(Decimal(configured), sum(sent, Decimal(0)))
+        return MONEY_CONTEXT.subtract(Decimal(configured), total(sent))
 
     def send(self, currency, address, amount, reference):
         txid = simulated_txid(currency.id, reference)
