@@ -46,6 +46,23 @@ class LedgerMachine(RuleBasedStateMachine):
         self.btc = CoinFactory()
         self.members = [MemberFactory() for _ in range(3)]
         self.chart = {account.code: account for account in ChartAccount.objects.all()}
+        self.every_kind_of_ending()
+
+    def every_kind_of_ending(self):
+        """One fiat withdraw canceled, one paid at once, one coin withdraw through the workers, so that every
+        example starts from books that already hold each kind of ending. Hypothesis's choice of steps varies with
+        the process it runs in (the same seed gave other programs after other tests), so the random steps alone
+        cannot promise to reach them."""
+        uid = self.members[0].uid
+        deposit_create(uid=uid, currency=self.usd, amount=Decimal("300"), accept=True, request_digest=self.digest())
+        canceled = withdraw_create(uid=uid, currency=self.usd, amount=Decimal("10"), rid="DE89370400440532013000",
+                                   process=False, request_digest=self.digest())
+        withdraw_action(tid=canceled.tid, action="cancel")
+        withdraw_create(uid=uid, currency=self.usd, amount=Decimal("20"), rid="DE89370400440532013000",
+                        process=True, request_digest=self.digest())
+        operation_post(account=self.chart[202], currency=self.btc, side=CREDIT, amount=Decimal("0.1"), uid=uid)
+        withdraw_create(uid=uid, currency=self.btc, amount=Decimal("0.01"), rid=ADDRESS, request_digest=self.digest())
+        self.workers()
 
     def digest(self) -> str:
         return secrets.token_hex(32)
