@@ -249,11 +249,9 @@ def deposit_scan_currency(*, currency_id: str, now=None) -> str:
             _record_error(currency_id, str(error))
             return "error"
         w = window(currency)
-        if cursor is None:
-            start = (currency.wallet_settings or {}).get("scan_from_block")
-            height = int(start) if start is not None else max(head - w, 0)
-            cursor, _ = DepositScanCursor.objects.get_or_create(currency=currency, defaults={"height": height})
         try:
+            if cursor is None:
+                cursor = _create_cursor(currency, gateway, head, w)
             outcome = _verify(currency, gateway, cursor, w)
             if outcome == "scanned":
                 outcome = _new_blocks(currency, gateway, head)
@@ -266,6 +264,20 @@ def deposit_scan_currency(*, currency_id: str, now=None) -> str:
         _reject_orphans(currency, now or timezone.now())
         _finish(currency, head, w)
         return outcome
+
+
+def _create_cursor(currency: Currency, gateway, head: int, w: int) -> DepositScanCursor:
+    """The first pass: the cursor at `scan_from_block`, else head - W, with that block stored as the anchor the
+    next passes verify against (nothing at or before it is scanned)."""
+    start = (currency.wallet_settings or {}).get("scan_from_block")
+    height = max(int(start) - 1, 0) if start is not None else max(head - w, 0)
+    anchor = gateway.block(currency, height, lambda addresses: set())
+    with transaction.atomic(durable=True):
+        cursor, created = DepositScanCursor.objects.get_or_create(currency=currency, defaults={"height": height})
+        if created and anchor is not None:
+            DepositScanBlock.objects.create(currency=currency, number=height, hash=anchor.hash,
+                                            parent_hash=anchor.parent_hash)
+    return cursor
 
 
 def _verify(currency: Currency, gateway, cursor: DepositScanCursor, w: int) -> str:
@@ -297,9 +309,16 @@ def _rewind(currency: Currency, expected_height: int, fork: int) -> None:
         return
     logger.warning("deposit scan of %s: reorg, rewinding from %s to %s", currency.pk, cursor.height, fork)
     DepositScanBlock.objects.filter(currency=currency, number__gt=fork).delete()
+    _orphan(Deposit.objects.filter(currency=currency, type=CurrencyType.COIN, block_number__gt=fork))
+    cursor.height = fork
+    cursor.save(update_fields=["height", "updated_at"])
+
+
+def _orphan(deposits) -> None:
+    """Mark deposits whose block left the canonical chain (the rows locked in id order): `orphaned_at`, an
+    `Orphaned` reason, and confirmations 0 while submitted. Block number and hash stay for the console."""
     now = timezone.now()
-    for deposit in (Deposit.objects.select_for_update(of=("self",))
-                    .filter(currency=currency, type=CurrencyType.COIN, block_number__gt=fork).order_by("pk")):
+    for deposit in deposits.select_for_update(of=("self",)).order_by("pk"):
         if deposit.orphaned_at is None:
             deposit.orphaned_at = now
             deposit.error = [*deposit.error, _reason("Orphaned", f"block {deposit.block_number} {deposit.block_hash} "
@@ -307,8 +326,6 @@ def _rewind(currency: Currency, expected_height: int, fork: int) -> None:
         if deposit.state == DepositState.SUBMITTED:
             deposit.confirmations = 0
         deposit.save(update_fields=["orphaned_at", "error", "confirmations", "updated_at"])
-    cursor.height = fork
-    cursor.save(update_fields=["height", "updated_at"])
 
 
 def _new_blocks(currency: Currency, gateway, head: int) -> str:
@@ -337,6 +354,9 @@ def _store_block(currency: Currency, block, head: int) -> bool:
         owners = _owners(currency, [t.address for t in block.transfers])
         for transfer in block.transfers:
             _upsert(currency, block, transfer, owners, head)
+    # Deposits recorded in another block of this height (a branch a rescan went past) and not found again here.
+    _orphan(Deposit.objects.filter(currency=currency, type=CurrencyType.COIN, block_number=block.number,
+                                   orphaned_at__isnull=True).exclude(block_hash=block.hash))
     cursor.height = block.number
     cursor.save(update_fields=["height", "updated_at"])
     return True

@@ -78,7 +78,7 @@ def eth(db, eth_settings):
 
 
 @pytest.fixture
-def books_clean():
+def books_clean(db):
     """Use in every money test: afterwards the books check finds no breach and balances equal their postings."""
     yield
     from ledger.books import books_check
