@@ -174,12 +174,12 @@ class EthereumGateway(WalletGateway):
     # --- withdraws (domain.md §15.5–15.7) -----------------------------------------------------------------------
 
     def hot_wallet_balance(self, currency):
-        """eth_getBalance(hot, pending) less the most gas a withdraw may cost at the current fee; None on error."""
-        try:
-            balance = _quantity(self.call("eth_getBalance", self.hot_address, "pending"))
-            max_fee, _ = self.fees()
-        except GatewayError:
-            return None
+        """eth_getBalance(hot, pending) less the most gas a withdraw may cost at the current fee.
+
+        An unreachable node raises GatewayError (the withdraw errs and the retry worker sends it when the node is
+        back: scenario E9) rather than answering None (skipped, waiting for an operator)."""
+        balance = _quantity(self.call("eth_getBalance", self.hot_address, "pending"))
+        max_fee, _ = self.fees()
         return wei_to_amount(balance - self.gas_limit(currency) * max_fee)
 
     def find_transaction(self, currency, reference):
