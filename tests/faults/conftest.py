@@ -136,7 +136,10 @@ def node_btc(db, node):
 def database_url() -> str:
     """The test database (pytest-django's test_<name>), for the worker subprocesses and side connections."""
     s = connection.settings_dict
-    return f"postgresql://{s['USER']}:{s['PASSWORD']}@{s['HOST'] or 'localhost'}:{s['PORT'] or 5432}/{s['NAME']}"
+    host = s["HOST"] or "localhost"
+    if host.startswith("/"):  # a Unix socket directory (the embedded PostgreSQL): libpq's host parameter
+        return f"postgresql://{s['USER']}:{s['PASSWORD']}@/{s['NAME']}?host={host}&port={s['PORT'] or 5432}"
+    return f"postgresql://{s['USER']}:{s['PASSWORD']}@{host}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
 @pytest.fixture
