@@ -37,3 +37,12 @@ def scannable_currency_ids() -> list[str]:
     with_addresses = set(PaymentAddress.objects.values_list("currency_id", flat=True).distinct())
     return [c.pk for c in Currency.objects.filter(pk__in=with_addresses, type="coin").order_by("pk")
             if gateway_for(c).detects_deposits]
+
+
+def highest_derivation_indexes() -> list[tuple[str, int]]:
+    """(currency, highest derivation index issued) for the currencies that derive addresses."""
+    from django.db.models import Max
+
+    return list(PaymentAddress.objects.filter(derivation_index__isnull=False).values("currency_id")
+                .annotate(highest=Max("derivation_index")).order_by("currency_id")
+                .values_list("currency_id", "highest"))
