@@ -69,8 +69,8 @@ class SimulatedGateway(SimulatedSends):
             genesis = Decimal(self.redis.get(_key(currency.id, "genesis")))
         except redis.RedisError as error:
             raise GatewayError(str(error)) from error
-        elapsed = int(Decimal(repr(time.time())) - genesis)
-        return elapsed * settings.SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND
+        # whole seconds x the rate (a faster rate in tests counts fractions of a second too)
+        return int((Decimal(repr(time.time())) - genesis) * settings.SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND)
 
     def block_hash(self, currency, number):
         return block_hash_of(currency.id, number) if number <= self.head(currency) else None
