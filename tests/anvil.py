@@ -110,7 +110,7 @@ class Anvil:
 
     def signed(self, to: str, wei: int, *, sender: int = 1, nonce: int | None = None) -> tuple[str, str]:
         """(raw, hash) of a transfer signed locally with a dev key (for anvil_reorg, which takes raw bytes)."""
-        from eth_account import Account
+        from withdraws.gateways.ethereum import Account  # eth-account without its recursion limit (see there)
 
         address, key = DEV_KEYS[sender]
         latest = self.rpc("eth_getBlockByNumber", "latest", False)

@@ -48,6 +48,16 @@ def broadcast(withdraw) -> str:
     return ethereum_transaction_broadcast(transaction_id=EthereumTransaction.objects.get(withdraw=withdraw).pk)
 
 
+def test_importing_the_gateway_keeps_the_recursion_limit():
+    import subprocess
+    import sys
+
+    code = ("import sys; before = sys.getrecursionlimit(); import django, os; "
+            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'peatio_mgmt.settings'); django.setup(); "
+            "import withdraws.gateways.ethereum; assert sys.getrecursionlimit() == before, sys.getrecursionlimit()")
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PEATIO_DEV_DEFAULTS": "1"})
+
+
 def test_units_convert_exactly():
     assert wei_to_amount(WEI + 1) == Decimal("1.000000000000000001")
     assert amount_to_wei(Decimal("0.1234567890123456")) == 123456789012345600
@@ -114,7 +124,7 @@ def test_nonce_taken_by_another_transaction_fails_and_the_next_withdraw_pays(anv
     eth.min_confirmations = 1
     eth.save()
     withdraw = send(processing(bob, eth))  # signed with nonce 0, never broadcast
-    from eth_account import Account
+    from withdraws.gateways.ethereum import Account
 
     other = Account.sign_transaction({"chainId": 31337, "nonce": 0, "to": RECIPIENT, "value": 1, "gas": 21000,
                                       "gasPrice": 10**10}, HOT_KEY)
