@@ -102,7 +102,9 @@ ACCOUNTS_PER_CURRENCY_SQL = "SELECT currency_id, COUNT(*) FROM accounts GROUP BY
 
 # Invariants 9–12 (coin-deposits-ethereum-events.md, "Additions to §11").
 # 9: an accepted coin deposit is on the chain: txid, block and hash (unless an operator accepted it with a
-# reason), enough confirmations unless an operator accepted it, and not orphaned.
+# reason), enough confirmations unless an operator accepted it, and not orphaned. Coin deposits recorded without
+# chain data (the API's /deposits/new, management-api.md 4.2: no txid, no on-chain amount) are not the scanner's
+# and are checked by the postings alone.
 COIN_DEPOSITS_SQL = """
 SELECT d.id, d.currency_id,
        CASE WHEN d.orphaned_at IS NOT NULL THEN 'accepted, then orphaned at ' || d.orphaned_at::text
@@ -113,6 +115,7 @@ SELECT d.id, d.currency_id,
        END
 FROM deposits d JOIN currencies c ON c.id = d.currency_id
 WHERE d.type = 'coin' AND d.state IN ('accepted', 'skipped', 'collected')
+  AND (d.txid IS NOT NULL OR d.amount_base_units IS NOT NULL)
   AND (d.orphaned_at IS NOT NULL OR d.txid IS NULL
        OR (NOT d.error @> '[{"class": "OperatorAccepted"}]'
            AND (d.block_number IS NULL OR d.block_hash IS NULL OR d.confirmations < c.min_confirmations)))

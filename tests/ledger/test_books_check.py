@@ -218,7 +218,7 @@ def test_command_outside_a_transaction_checks_in_one_snapshot_and_exits_zero():
     # A separate process sees the committed test database (migrated, chart installed) outside any transaction:
     # the path the hourly task and an operator's shell take.
     db = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
+    env = {**os.environ, "DATABASE_URL": _url(db)}
     result = subprocess.run([sys.executable, "manage.py", "check_ledger"], env=env, capture_output=True, text=True, timeout=120)
 
     assert result.returncode == 0, result.stderr
@@ -233,3 +233,11 @@ def test_hourly_task_runs_the_books_check_and_is_scheduled(member, usd):
     assert task.apply().get() is True
     (entry,) = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == task.name]
     assert entry["schedule"] == 3600
+
+
+def _url(db: dict) -> str:
+    """The test database as a URL for a subprocess; a Unix socket directory (the embedded PostgreSQL) goes in
+    libpq's host parameter."""
+    if (db["HOST"] or "").startswith("/"):
+        return f"postgres://{db['USER']}@/{db['NAME']}?host={db['HOST']}&port={db['PORT'] or 5432}"
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
