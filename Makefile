@@ -7,7 +7,8 @@ VAR := $(or $(PEATIO_VAR_DIR),$(CURDIR)/var)
 
 export PEATIO_DEV_DEFAULTS ?= 1
 
-.PHONY: install test run stop
+.PHONY: install test run stop anvil
+ANVIL_DIR := tools/anvil
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,20 +18,28 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# anvil, the Ethereum node of the ethereum tests and of `make run`: the exact npm package of tools/anvil's lock
+# (Node >= 20 only to install). Cheap when installed: node_modules newer than the lock means nothing to do.
+$(ANVIL_DIR)/node_modules/.installed: $(ANVIL_DIR)/package-lock.json
+	npm ci --prefix $(ANVIL_DIR) --no-audit --no-fund
+	touch $@
+
+anvil: $(ANVIL_DIR)/node_modules/.installed
+
 # The embedded servers are started only for the URLs that are not set (CI sets both in .ci/run).
-test: install browser-deps
+test: install anvil browser-deps
 	urls=$$($(PY) -m peatio_mgmt.embedded start) || exit 1; set -a; eval "$$urls"; set +a; \
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-run: install
+run: install anvil
 	PY=$(PY) ./bin/run
 
 # Whatever `make run` left behind (its pidfiles), then the embedded PostgreSQL and Redis.
 stop:
-	@for name in gunicorn celery-worker celery-beat; do \
+	@for name in gunicorn celery-worker celery-beat anvil; do \
 		pidfile="$(VAR)/run/$$name.pid"; \
 		pid=$$(cat "$$pidfile" 2>/dev/null) || continue; \
-		if grep -qa peatio_mgmt "/proc/$$pid/cmdline" 2>/dev/null; then kill -TERM "$$pid" && echo "$$name: stopped"; fi; \
+		if grep -qa -e peatio_mgmt -e anvil "/proc/$$pid/cmdline" 2>/dev/null; then kill -TERM "$$pid" && echo "$$name: stopped"; fi; \
 		rm -f "$$pidfile"; \
 	done
 	@if [ -x "$(PY)" ]; then $(PY) -m peatio_mgmt.embedded stop; fi

@@ -100,6 +100,55 @@ TOTAL_OF_TYPE = {"asset": "assets", "liability": "liabilities", "revenue": "reve
 
 ACCOUNTS_PER_CURRENCY_SQL = "SELECT currency_id, COUNT(*) FROM accounts GROUP BY currency_id"
 
+# Invariants 9–12 (coin-deposits-ethereum-events.md, "Additions to §11").
+# 9: an accepted coin deposit is on the chain: txid, block and hash (unless an operator accepted it with a
+# reason), enough confirmations unless an operator accepted it, and not orphaned. Coin deposits recorded without
+# chain data (the API's /deposits/new, management-api.md 4.2: no txid, no on-chain amount) are not the scanner's
+# and are checked by the postings alone.
+COIN_DEPOSITS_SQL = """
+SELECT d.id, d.currency_id,
+       CASE WHEN d.orphaned_at IS NOT NULL THEN 'accepted, then orphaned at ' || d.orphaned_at::text
+            WHEN d.txid IS NULL THEN 'accepted without a txid'
+            WHEN NOT d.error @> '[{"class": "OperatorAccepted"}]' AND (d.block_number IS NULL OR d.block_hash IS NULL)
+                THEN 'accepted without a block'
+            ELSE 'accepted at ' || d.confirmations || ' of ' || c.min_confirmations || ' confirmations without an operator'
+       END
+FROM deposits d JOIN currencies c ON c.id = d.currency_id
+WHERE d.type = 'coin' AND d.state IN ('accepted', 'skipped', 'collected')
+  AND (d.txid IS NOT NULL OR d.amount_base_units IS NOT NULL)
+  AND (d.orphaned_at IS NOT NULL OR d.txid IS NULL
+       OR (NOT d.error @> '[{"class": "OperatorAccepted"}]'
+           AND (d.block_number IS NULL OR d.block_hash IS NULL OR d.confirmations < c.min_confirmations)))
+ORDER BY d.id
+"""
+# 10: ethereum derivation indexes are exactly 0 .. next_index - 1.
+ADDRESS_INDEXES_SQL = """
+SELECT s.currency_id, s.next_index, COUNT(a.id), MIN(a.derivation_index), MAX(a.derivation_index)
+FROM deposit_address_sequences s JOIN currencies c ON c.id = s.currency_id AND c.wallet_gateway = 'ethereum'
+LEFT JOIN payment_addresses a ON a.currency_id = s.currency_id AND a.derivation_index IS NOT NULL
+GROUP BY s.currency_id, s.next_index
+HAVING COUNT(a.id) <> s.next_index OR (COUNT(a.id) > 0 AND (MIN(a.derivation_index) <> 0
+       OR MAX(a.derivation_index) <> s.next_index - 1))
+ORDER BY 1
+"""
+# 11: the stored blocks link by parent hash; the cursor is not above the last head.
+SCAN_CHAIN_SQL = """
+SELECT b.currency_id, 'block ' || b.number || ' does not link to the stored block ' || p.number
+FROM deposit_scan_blocks b JOIN deposit_scan_blocks p ON p.currency_id = b.currency_id AND p.number = b.number - 1
+WHERE b.parent_hash <> p.hash
+UNION ALL
+SELECT currency_id, 'height ' || height || ' above the last head ' || head FROM deposit_scan_cursors WHERE head < height
+ORDER BY 1, 2
+"""
+# 12: one signed transaction per withdraw, whose hash is its txid, for every confirming or succeeded ethereum
+# withdraw sent by the gateway (a hash recorded by an operator has no row and is not checked).
+ETHEREUM_TRANSACTIONS_SQL = """
+SELECT w.currency_id, 'withdraw ' || w.tid || ': txid ' || COALESCE(w.txid, '-') || ', signed ' || t.hash
+FROM ethereum_transactions t JOIN withdraws w ON w.id = t.withdraw_id
+WHERE w.state IN ('confirming', 'succeed') AND w.txid IS DISTINCT FROM t.hash
+ORDER BY 1, 2
+"""
+
 
 @dataclass(frozen=True)
 class Breach:
@@ -202,11 +251,39 @@ def _breaches() -> list[Breach]:
         )
         for ref_type, ref_id, type_, kind, side, member, currency, actual, expected in _rows(EVENT_POSTINGS_SQL)
     ]
+    breaches += [Breach("coin_deposit_on_chain", currency, f"deposit {deposit_id}: {detail}")
+                 for deposit_id, currency, detail in _rows(COIN_DEPOSITS_SQL)]
+    breaches += [Breach("address_indexes", currency, f"next_index {next_index}, {count} addresses, indexes {low}..{high}")
+                 for currency, next_index, count, low, high in _rows(ADDRESS_INDEXES_SQL)]
+    breaches += [Breach("address_derivation", currency, detail) for currency, detail in _derivation_mismatches()]
+    breaches += [Breach("scanned_chain", currency, detail) for currency, detail in _rows(SCAN_CHAIN_SQL)]
+    breaches += [Breach("ethereum_transactions", currency, detail)
+                 for currency, detail in _rows(ETHEREUM_TRANSACTIONS_SQL)]
     return breaches
 
 
+def _derivation_mismatches() -> list[tuple[str, str]]:
+    """Invariant 10: every ethereum deposit address equals the derivation from its currency's xpub at its index."""
+    from withdraws.gateways import GatewayError
+    from withdraws.gateways.ethereum import derive_address
+
+    rows = _rows("""
+        SELECT a.currency_id, a.address, a.derivation_index, c.wallet_settings ->> 'deposit_xpub'
+        FROM payment_addresses a JOIN currencies c ON c.id = a.currency_id
+        WHERE c.wallet_gateway = 'ethereum' ORDER BY a.id""")
+    mismatches = []
+    for currency, address, index, xpub in rows:
+        try:
+            derived = derive_address(xpub or "", index) if index is not None else None
+        except GatewayError:
+            derived = None
+        if derived != address:
+            mismatches.append((currency, f"address {address} at index {index} is not derived from deposit_xpub"))
+    return mismatches
+
+
 def books_check() -> BooksReport:
-    """Check every invariant of domain.md §11 (1–6) and total the books per currency; writes nothing.
+    """Check every invariant of domain.md §11 (1–6, 9–12) and total the books per currency; writes nothing.
 
     Runs in one REPEATABLE READ snapshot when called outside a transaction, so the queries see the same books.
     """

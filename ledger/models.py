@@ -69,6 +69,7 @@ class WalletGateway(models.TextChoices):
     MANUAL = "manual"
     SIMULATED = "simulated"
     BITCOIND = "bitcoind"
+    ETHEREUM = "ethereum"
 
 
 class AddressFormat(models.TextChoices):

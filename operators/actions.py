@@ -30,6 +30,7 @@ from peatio_mgmt.errors import DomainError, RecordNotFound
 CONFIRM_TEMPLATE = "admin/operators/confirm_action.html"
 # The txid shown in the preview of a row that will need one: the real one is typed on the confirmation page.
 PREVIEW_TXID = "(txid to be entered)"
+PREVIEW_REASON = "(reason to be entered)"
 
 
 def body(service: Callable) -> Callable:
@@ -43,6 +44,7 @@ class Inputs:
 
     txid: str = ""
     confirmed_risk: bool = False  # the extra checkbox of a risky move (reject/fail of a confirming withdraw)
+    reason: str = ""  # why the operator does it (coin deposits: required, kept in the audit record and the row)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class RowAction:
     takes_txid: bool = False
     risky_states: frozenset[str] = frozenset()  # from these states the extra confirmation is required
     risk_warning: str = ""
+    takes_reason: bool = False
+    is_risky: Callable[[models.Model], bool] | None = None  # a risk that depends on more than the state
 
 
 @dataclass
@@ -94,11 +98,13 @@ def perform(action: RowAction, *, model: type[models.Model], pk: int, actor, inp
     try:
         with transaction.atomic(durable=True):
             row = model.objects.select_for_update(of=("self",)).select_related("member", "currency").get(pk=pk)
-            outcome = Outcome(row=row, from_state=row.state, risky=row.state in action.risky_states)
+            risky = row.state in action.risky_states or bool(action.is_risky and action.is_risky(row))
+            outcome = Outcome(row=row, from_state=row.state, risky=risky)
             if preview:
                 # The preview shows the move as if confirmed, with a stand-in where a txid is still to be typed.
                 needs_txid = action.takes_txid and getattr(row, "type", "") == "coin" and not row.txid
-                inputs = Inputs(txid=PREVIEW_TXID if needs_txid else "", confirmed_risk=True)
+                inputs = Inputs(txid=PREVIEW_TXID if needs_txid else "", confirmed_risk=True,
+                                reason=PREVIEW_REASON if action.takes_reason else "")
             if outcome.risky and not inputs.confirmed_risk:
                 raise _Refused(action.risk_warning)
             moved = action.run(row, inputs)
@@ -107,7 +113,7 @@ def perform(action: RowAction, *, model: type[models.Model], pk: int, actor, inp
             outcome.balance, outcome.locked = (account.balance, account.locked) if account else (Decimal(0), Decimal(0))
             audit_record(actor=actor, action=action.name, obj=moved, from_state=outcome.from_state,
                          to_state=moved.state, amount=_amount(moved), currency=moved.currency_id,
-                         note=f"txid {moved.txid}" if action.takes_txid and moved.txid else "")
+                         note=_note(action, moved, inputs))
             if preview:
                 raise _Preview
     except _Preview:
@@ -121,6 +127,17 @@ def perform(action: RowAction, *, model: type[models.Model], pk: int, actor, inp
     return outcome
 
 
+def _note(action: RowAction, row: models.Model, inputs: Inputs) -> str:
+    parts = []
+    if action.takes_txid and row.txid:
+        parts.append(f"txid {row.txid}")
+    if action.takes_reason and inputs.reason:
+        parts.append(f"reason: {inputs.reason}")
+    if inputs.confirmed_risk and action.is_risky:
+        parts.append("risk confirmed")
+    return "; ".join(parts)
+
+
 def _amount(row: models.Model) -> Decimal:
     """A withdraw is audited with its sum (what leaves the member's balance), a deposit with its amount."""
     return getattr(row, "sum", None) or row.amount
@@ -128,7 +145,8 @@ def _amount(row: models.Model) -> Decimal:
 
 def _inputs(request: HttpRequest, pk: int) -> Inputs:
     return Inputs(txid=request.POST.get(f"txid-{pk}", "").strip(),
-                  confirmed_risk=request.POST.get("confirm_risk") == "yes")
+                  confirmed_risk=request.POST.get("confirm_risk") == "yes",
+                  reason=request.POST.get("reason", "").strip()[:500])
 
 
 def admin_action(row_action: RowAction, description: str):
@@ -158,6 +176,7 @@ def admin_action(row_action: RowAction, description: str):
             "outcomes": outcomes,
             "is_withdraw": model._meta.model_name == "withdraw",
             "takes_txid": row_action.takes_txid,
+            "takes_reason": row_action.takes_reason,
             "any_risky": any(o.risky and not o.error for o in outcomes),
             "risk_warning": row_action.risk_warning,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,

@@ -46,6 +46,8 @@ def manage(*models: str) -> set[str]:
 
 BOOKS = read("ledger.operation", "ledger.chartaccount", "ledger.transfer") | {"operators.view_reports"}
 AUDIT = read("operators.auditrecord")
+# Coin deposits (domain.md §14.7): every role that reads deposits reads their addresses and the scan cursors.
+COIN_DEPOSITS = read("deposits.paymentaddress", "deposits.depositscancursor")
 
 # Permissions no role holds, superadmin's group included (a superuser bypasses groups: the ModelAdmins refuse).
 NEVER = {
@@ -66,17 +68,21 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | {"deposits.accept_deposit", "withdraws.approve_withdraw", "ledger.post_correction"}
     | BOOKS
     | read("ledger.member", "ledger.account", "trades.order", "trades.trade")
+    | COIN_DEPOSITS
     | AUDIT,
     ACCOUNTANT: BOOKS
     | read("ledger.member", "deposits.deposit", "withdraws.withdraw", "ledger.account")
     # "create fiat deposits": the deposit add form offers fiat currencies only (deposits admin).
     | {"deposits.add_deposit"}
+    | COIN_DEPOSITS
     | AUDIT,
-    COMPLIANCE: BOOKS | read("ledger.member", "deposits.deposit", "withdraws.withdraw", "ledger.account") | AUDIT,
-    SUPPORT: read("ledger.member", "deposits.deposit", "withdraws.withdraw", "ledger.account") | AUDIT,
+    COMPLIANCE: BOOKS | read("ledger.member", "deposits.deposit", "withdraws.withdraw", "ledger.account")
+    | COIN_DEPOSITS | AUDIT,
+    SUPPORT: read("ledger.member", "deposits.deposit", "withdraws.withdraw", "ledger.account") | COIN_DEPOSITS | AUDIT,
     TECHNICAL: BOOKS
     | manage("ledger.currency", "trades.market")
     | {"ledger.change_wallet_gateway"}
+    | read("deposits.depositscancursor")
     | AUDIT,
 }
 

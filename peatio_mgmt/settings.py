@@ -194,6 +194,8 @@ CELERY_TASK_ROUTES = {
     "withdraws.tasks.send*": {"queue": "gateway"},
     "withdraws.tasks.retry*": {"queue": "gateway"},
     "withdraws.tasks.confirm*": {"queue": "confirmations"},
+    "withdraws.tasks.broadcast*": {"queue": "gateway"},
+    "deposits.tasks.scan*": {"queue": "scan"},
     "ledger.tasks.*": {"queue": "books"},
 }
 
@@ -205,12 +207,20 @@ WITHDRAW_MAX_ATTEMPTS = int(os.environ.get("WITHDRAW_MAX_ATTEMPTS", "5"))
 LEDGER_BOOKS_CHECK_INTERVAL = int(os.environ.get("LEDGER_BOOKS_CHECK_INTERVAL", "3600"))
 SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND = int(os.environ.get("SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND", "1"))
 SIMULATED_GATEWAY_HOT_WALLET_BALANCE: dict[str, str] = {}
+# Coin deposits and the ethereum gateway (coin-deposits-ethereum-events.md, settings table).
+DEPOSIT_SCAN_INTERVAL = int(os.environ.get("DEPOSIT_SCAN_INTERVAL", "5"))
+DEPOSIT_SCAN_MAX_BLOCKS = int(os.environ.get("DEPOSIT_SCAN_MAX_BLOCKS", "100"))
+DEPOSIT_REORG_DEPTH = int(os.environ.get("DEPOSIT_REORG_DEPTH", "32"))
+DEPOSIT_ORPHAN_TIMEOUT = int(os.environ.get("DEPOSIT_ORPHAN_TIMEOUT", "86400"))
+ETHEREUM_RPC_TIMEOUT = int(os.environ.get("ETHEREUM_RPC_TIMEOUT", "10"))
+ETHEREUM_STUCK_AFTER = int(os.environ.get("ETHEREUM_STUCK_AFTER", "1800"))
 
 # Periodic tasks (celery beat).
 CELERY_BEAT_SCHEDULE = {
     "audit-withdraws": {"task": "withdraws.tasks.audit_withdraws", "schedule": WITHDRAW_AUDIT_INTERVAL},
     "retry-withdraws": {"task": "withdraws.tasks.retry_withdraws", "schedule": WITHDRAW_RETRY_INTERVAL},
     "confirm-withdraws": {"task": "withdraws.tasks.confirm_withdraws", "schedule": WITHDRAW_CONFIRM_INTERVAL},
+    "scan-deposits": {"task": "deposits.tasks.scan_deposits", "schedule": DEPOSIT_SCAN_INTERVAL},
     "ledger-books-check": {"task": "ledger.tasks.books_check", "schedule": LEDGER_BOOKS_CHECK_INTERVAL},
 }
 

@@ -49,3 +49,39 @@ def api(db):
 
     yield ApiClient()
     config.reload()
+
+
+@pytest.fixture
+def anvil():
+    """A fresh anvil node of the test's own (tests/anvil.py), stopped at the end."""
+    from tests.anvil import Anvil
+
+    node = Anvil()
+    yield node
+    node.stop()
+
+
+@pytest.fixture
+def eth_settings(anvil, tmp_path):
+    """wallet_settings of eth on `anvil`: hot wallet = dev account 0 (key in a 0600 file), the test xpub."""
+    from tests.anvil import CHAIN_ID, HOT_ADDRESS, TEST_XPUB, write_hot_key
+
+    return {"rpc_url": anvil.url, "chain_id": CHAIN_ID, "hot_wallet_address": HOT_ADDRESS,
+            "hot_wallet_key_file": write_hot_key(tmp_path), "deposit_xpub": TEST_XPUB, "reorg_depth": 8}
+
+
+@pytest.fixture
+def eth(db, eth_settings):
+    from tests.factories import EtherFactory
+
+    return EtherFactory(wallet_settings=eth_settings)
+
+
+@pytest.fixture
+def books_clean(db):
+    """Use in every money test: afterwards the books check finds no breach and balances equal their postings."""
+    yield
+    from ledger.books import books_check
+
+    assert books_check().breaches == []
+    assert account_mismatches() == []

@@ -54,3 +54,21 @@ def fund_member(member: Member, currency: Currency, amount, *, reference: ledger
     """Give a member funds the way money enters the exchange: asset credit + member liability credit."""
     amount = Decimal(str(amount))
     return Entry(reference).platform(AccountType.ASSET, currency, "credit", amount).plus_funds(member, currency, amount).post()
+
+
+class EtherFactory(CurrencyFactory):
+    """eth on the ethereum gateway; tests pass wallet_settings pointing at their anvil node (tests/anvil.py)."""
+
+    id = "eth"
+    name = "Ether"
+    type = "coin"
+    symbol = "Ξ"
+    precision = 16
+    base_factor = 10**18
+    withdraw_fee = Decimal("0")
+    min_withdraw_amount = Decimal("0.001")
+    withdraw_limit_24h = Decimal("100")
+    withdraw_limit_72h = Decimal("300")
+    wallet_gateway = "ethereum"
+    min_confirmations = 12
+    address_format = "ethereum"

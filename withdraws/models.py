@@ -9,7 +9,7 @@ The database enforces: tid unique ignoring case; sum > 0, amount > 0, fee >= 0, 
 
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Upper
+from django.db.models.functions import Lower, Upper
 
 from ledger.models import MONEY, Currency, CurrencyType, Member
 
@@ -69,3 +69,65 @@ class Withdraw(models.Model):
 
     def __str__(self) -> str:
         return f"withdraw {self.tid}"
+
+
+# --- the ethereum gateway's signed transactions (domain.md §15.8) -----------------------------------------------
+# Written only by withdraws.gateways.ethereum: a row is inserted (nonce reserved, raw bytes and hash stored) in the
+# send's transaction before anything is broadcast; broadcasts and receipts update its bookkeeping columns.
+# The database enforces one signed transaction per withdraw and per (chain, sender, nonce).
+
+WEI = {"max_digits": 78, "decimal_places": 0}
+
+
+class EthereumHotWallet(models.Model):
+    """The next nonce this system will sign with, per (chain, hot wallet); its row lock serialises signing."""
+
+    chain_id = models.BigIntegerField()
+    address = models.CharField(max_length=42)
+    next_nonce = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "ethereum_hot_wallets"
+        constraints = [
+            models.UniqueConstraint(fields=["chain_id", "address"], name="ethereum_hot_wallets_chain_address_uniq"),
+            models.CheckConstraint(condition=Q(next_nonce__gte=0), name="ethereum_hot_wallets_next_nonce_gte_0"),
+            models.CheckConstraint(condition=Q(address=Lower("address")), name="ethereum_hot_wallets_address_lower"),
+        ]
+
+
+class EthereumTransaction(models.Model):
+    withdraw = models.OneToOneField(Withdraw, on_delete=models.PROTECT, related_name="ethereum_transaction")
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    chain_id = models.BigIntegerField()
+    from_address = models.CharField(max_length=42)
+    to_address = models.CharField(max_length=42)
+    nonce = models.BigIntegerField()
+    value_wei = models.DecimalField(**WEI)
+    gas_limit = models.BigIntegerField()
+    max_fee_per_gas = models.DecimalField(**WEI, null=True, blank=True)
+    max_priority_fee_per_gas = models.DecimalField(**WEI, null=True, blank=True)
+    gas_price = models.DecimalField(**WEI, null=True, blank=True)
+    raw = models.TextField()
+    hash = models.CharField(max_length=66, unique=True)
+    broadcasts = models.IntegerField(default=0)
+    broadcast_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(null=True, blank=True)
+    block_number = models.BigIntegerField(null=True, blank=True)
+    gas_used = models.DecimalField(**WEI, null=True, blank=True)
+    effective_gas_price = models.DecimalField(**WEI, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "ethereum_transactions"
+        constraints = [
+            models.UniqueConstraint(fields=["chain_id", "from_address", "nonce"], name="ethereum_transactions_nonce_uniq"),
+            models.CheckConstraint(condition=Q(value_wei__gt=0), name="ethereum_transactions_value_gt_0"),
+            models.CheckConstraint(condition=Q(nonce__gte=0), name="ethereum_transactions_nonce_gte_0"),
+            models.CheckConstraint(condition=Q(from_address=Lower("from_address")) & Q(to_address=Lower("to_address")),
+                                   name="ethereum_transactions_addresses_lower"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hash} (nonce {self.nonce})"

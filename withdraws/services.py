@@ -25,7 +25,7 @@ from ledger.services import Entry, Reference, lock_accounts
 from peatio_mgmt.errors import BusinessRuleError, IllegalTransition, InsufficientFunds, RecordNotFound
 from peatio_mgmt.idempotency import TID_MAX_LENGTH, TID_TAKEN, TID_TOO_LONG, find_by_tid, insert_with_tid, is_retry
 from withdraws import addresses
-from withdraws.gateways import FAILED, UNKNOWN, gateway_for
+from withdraws.gateways import FAILED, UNKNOWN, SendDeferred, gateway_for
 from withdraws.models import Withdraw, WithdrawState as S
 from withdraws.selectors import withdraw_is_quick
 from withdraws.states import COMPLETED, WITHDRAW_MACHINE
@@ -270,6 +270,9 @@ def _send(withdraw: Withdraw) -> None:
             _fire(withdraw, "skip")
             return
         txid = gateway.send(withdraw.currency, withdraw.rid, withdraw.amount, withdraw.tid)
+    except SendDeferred as error:  # the gateway will not send now (fee above its cap): an operator processes it later
+        _fire(withdraw, "skip", error=_error_entry("SendDeferred", str(error)))
+        return
     except Exception as error:  # any gateway fault: record it, the retry worker takes over
         logger.warning("send of withdraw %s failed: %r", withdraw.tid, error)
         _fire(withdraw, "err", error=_error_entry(type(error).__name__, str(error)))

@@ -29,3 +29,11 @@ def retry_withdraws() -> int:
 @shared_task
 def confirm_withdraws() -> int:
     return services.withdraw_confirm()
+
+
+@shared_task
+def broadcast_ethereum(eth_tx_id: int) -> None:
+    """Broadcast a signed ethereum transaction once its send has committed (domain.md §15.5)."""
+    from withdraws.gateways.ethereum import ethereum_transaction_broadcast
+
+    ethereum_transaction_broadcast(transaction_id=eth_tx_id)

@@ -8,6 +8,8 @@ any problem rolls the whole load back. It never moves money: no balance, no post
 
 from __future__ import annotations
 
+import re
+
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -200,8 +202,38 @@ def _check_currency(currency: Currency, values: dict) -> None:
         problems += [(name, "only for coin currencies") for name in COIN_ONLY_FIELDS if name in values]
     if currency.wallet_gateway == WalletGateway.BITCOIND and not currency.wallet_settings.get("rpc_url"):
         problems.append(("wallet_settings", "the bitcoind gateway requires rpc_url"))
+    if currency.wallet_gateway == WalletGateway.ETHEREUM:
+        problems += _ethereum_problems(currency)
     if problems:
         raise EntryRefused(*problems)
+
+
+def _ethereum_problems(currency: Currency) -> list[tuple[str, str]]:
+    """The checks of domain.md §15.1 on saving an ethereum-gateway currency."""
+    settings_ = currency.wallet_settings or {}
+    problems = []
+    if currency.address_format != "ethereum":
+        problems.append(("address_format", "the ethereum gateway requires address_format ethereum"))
+    if currency.base_factor != 10**18:
+        problems.append(("base_factor", "the ethereum gateway requires base_factor 10^18"))
+    if not str(settings_.get("rpc_url", "")).startswith(("http://", "https://")):
+        problems.append(("wallet_settings", "the ethereum gateway requires an http(s) rpc_url"))
+    chain_id = settings_.get("chain_id")
+    if not isinstance(chain_id, int) or isinstance(chain_id, bool) or chain_id <= 0:
+        problems.append(("wallet_settings", "the ethereum gateway requires a positive integer chain_id"))
+    hot = settings_.get("hot_wallet_address")
+    if hot is not None and not re.fullmatch(r"0x[0-9a-fA-F]{40}", str(hot)):
+        problems.append(("wallet_settings", "hot_wallet_address must be 0x and 40 hex digits"))
+    xpub = settings_.get("deposit_xpub")
+    if xpub is not None:
+        if not str(xpub).startswith(("xpub", "tpub")):
+            problems.append(("wallet_settings", "deposit_xpub must be an extended public key (xpub)"))
+        else:
+            other = (Currency.objects.filter(wallet_settings__deposit_xpub=xpub).exclude(pk=currency.pk)
+                     .values_list("pk", flat=True).first())
+            if other:
+                problems.append(("wallet_settings", f"deposit_xpub is already used by {other}"))
+    return problems
 
 
 def _currency_in_use(currency: Currency) -> bool:

@@ -18,7 +18,6 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
-from django.db import connection
 
 from ledger.books import books_check
 from ledger.selectors import account_mismatches

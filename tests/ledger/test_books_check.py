@@ -233,3 +233,4 @@ def test_hourly_task_runs_the_books_check_and_is_scheduled(member, usd):
     assert task.apply().get() is True
     (entry,) = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == task.name]
     assert entry["schedule"] == 3600
+

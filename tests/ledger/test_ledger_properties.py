@@ -126,8 +126,10 @@ class LedgerMachine(RuleBasedStateMachine):
 def test_random_sequences_of_money_operations_keep_every_invariant(settings_fixture_confirm_at_once):
     # Derandomized: the same sequences on every run (CI stays deterministic); the data of all examples stays in
     # the database until the test ends, so the last assertion shows the runs reached the interesting states.
+    # Hypothesis (6.1xx) also draws literals harvested from the project's own modules, so adding code changes the
+    # sequences: 50 examples reach every state with margin where 20 stopped doing so when coin deposits came in.
     run_state_machine_as_test(LedgerMachine, settings=settings(
-        max_examples=20, stateful_step_count=50, deadline=None, derandomize=True, database=None,
+        max_examples=50, stateful_step_count=50, deadline=None, derandomize=True, database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
     reached = set(Withdraw.objects.values_list("type", "state").distinct())
     assert {("fiat", "succeed"), ("fiat", "canceled"), ("coin", "succeed")} <= reached, reached

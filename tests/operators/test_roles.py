@@ -21,26 +21,28 @@ EXPECTED = {
         "ledger.view_operation", "ledger.post_correction", "ledger.view_chartaccount", "ledger.view_transfer",
         "operators.view_reports",
         "ledger.view_member", "ledger.view_account", "trades.view_order", "trades.view_trade",
-        "operators.view_auditrecord",
+        "operators.view_auditrecord", "deposits.view_paymentaddress", "deposits.view_depositscancursor",
     },
     "accountant": {
         "ledger.view_operation", "ledger.view_chartaccount", "ledger.view_transfer", "operators.view_reports",
         "ledger.view_member", "deposits.view_deposit", "withdraws.view_withdraw", "ledger.view_account",
-        "deposits.add_deposit", "operators.view_auditrecord",
+        "deposits.add_deposit", "operators.view_auditrecord", "deposits.view_paymentaddress",
+        "deposits.view_depositscancursor",
     },
     "compliance": {
         "ledger.view_operation", "ledger.view_chartaccount", "ledger.view_transfer", "operators.view_reports",
         "ledger.view_member", "deposits.view_deposit", "withdraws.view_withdraw", "ledger.view_account",
-        "operators.view_auditrecord",
+        "operators.view_auditrecord", "deposits.view_paymentaddress", "deposits.view_depositscancursor",
     },
     "support": {
         "ledger.view_member", "deposits.view_deposit", "withdraws.view_withdraw", "ledger.view_account",
-        "operators.view_auditrecord",
+        "operators.view_auditrecord", "deposits.view_paymentaddress", "deposits.view_depositscancursor",
     },
     "technical": {
         "ledger.view_operation", "ledger.view_chartaccount", "ledger.view_transfer", "operators.view_reports",
         "ledger.view_currency", "ledger.add_currency", "ledger.change_currency", "ledger.change_wallet_gateway",
         "trades.view_market", "trades.add_market", "trades.change_market", "operators.view_auditrecord",
+        "deposits.view_depositscancursor",
     },
 }
 

@@ -15,6 +15,11 @@ class FakeBitcoind:
         self.sent: list[dict] = []  # {"txid", "address", "amount", "comment"}
         self.confirmations: dict[str, int] = {}
         self.calls: list[str] = []
+        # The chain (deposit detection): blocks as {"hash", "previousblockhash", "tx": [...]}, index = height.
+        self.blocks: list[dict] = []
+        self.addresses: list[str] = []
+        self.new_address_calls: list[tuple] = []
+        self.mine()
         self.auth: list[str | None] = []
         fake = self
 
@@ -27,6 +32,8 @@ class FakeBitcoind:
                     body, status = {"result": getattr(fake, request["method"])(*request["params"]), "error": None}, 200
                 except LookupError:
                     body, status = {"result": None, "error": {"code": -5, "message": "Invalid or non-wallet transaction id"}}, 500
+                    if request["method"] == "getblockhash":
+                        body["error"] = {"code": -8, "message": "Block height out of range"}
                 data = json.dumps(body, default=str).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -69,6 +76,50 @@ class FakeBitcoind:
         entries = [{"category": "send", "txid": s["txid"], "comment": s["comment"], "amount": -s["amount"]} for s in self.sent]
         entries.insert(0, {"category": "receive", "txid": "ff" * 32, "amount": 5})
         return entries[skip:skip + count]
+
+    def getnewaddress(self, label="", address_type="bech32"):
+        self.new_address_calls.append((label, address_type))
+        address = "bcrt1q" + hashlib.sha256(f"address:{len(self.addresses)}".encode()).hexdigest()[:38]
+        self.addresses.append(address)
+        return address
+
+    def getblockcount(self):
+        return len(self.blocks) - 1
+
+    def getblockhash(self, height):
+        if not 0 <= height < len(self.blocks):
+            raise LookupError(height)  # bitcoind: -8 Block height out of range
+        return self.blocks[height]["hash"]
+
+    def getblock(self, block_hash, verbosity=1):
+        for block in self.blocks:
+            if block["hash"] == block_hash:
+                return block
+        raise LookupError(block_hash)
+
+    # Test helpers: mine a block with transactions, reorganise the tip ------------------------------------------
+
+    def mine(self, *payments: list[tuple[str, str]], coinbase_to: str = "bcrt1qminer", salt: str = "") -> list[str]:
+        """Append a block: a coinbase paying `coinbase_to`, then one transaction per item of `payments`, each a
+        list of (address, amount) outputs. Returns the txids of the payments."""
+        height = len(self.blocks)
+        parent = self.blocks[-1]["hash"] if self.blocks else "00" * 32
+        coinbase = {"txid": hashlib.sha256(f"coinbase:{height}:{salt}".encode()).hexdigest(),
+                    "vin": [{"coinbase": "03" + f"{height:06x}"}],
+                    "vout": [{"n": 0, "value": Decimal("50"), "scriptPubKey": {"address": coinbase_to}}]}
+        txs = [{"txid": hashlib.sha256(f"tx:{height}:{i}:{outputs}:{salt}".encode()).hexdigest(),
+                "vin": [{"txid": "aa" * 32, "vout": 0}],
+                "vout": [{"n": n, "value": Decimal(amount), "scriptPubKey": {"address": address}}
+                         for n, (address, amount) in enumerate(outputs)]}
+               for i, outputs in enumerate(payments)]
+        block_hash = hashlib.sha256(f"block:{height}:{parent}:{salt}:{[t['txid'] for t in txs]}".encode()).hexdigest()
+        self.blocks.append({"hash": block_hash, "height": height, "previousblockhash": parent,
+                            "tx": [coinbase, *txs]})
+        return [t["txid"] for t in txs]
+
+    def reorg(self, depth: int) -> None:
+        """Drop the last `depth` blocks; the caller mines the new branch (with another salt)."""
+        del self.blocks[len(self.blocks) - depth:]
 
     def gettransaction(self, txid):
         if txid not in self.confirmations:

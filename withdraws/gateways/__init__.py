@@ -7,6 +7,8 @@ the first transaction, so a worker that dies between sending and saving cannot p
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from ledger.models import Currency
@@ -26,6 +28,33 @@ FAILED = _Marker("FAILED")  # confirmations: the transaction failed, was dropped
 
 class GatewayError(Exception):
     """The gateway failed (unreachable, refused, malformed answer)."""
+
+
+class SendDeferred(Exception):
+    """The gateway will not send now (ethereum: the fee is above the cap); the withdraw is skipped with the reason."""
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """A successful transfer to a deposit address, as found in a block (domain.md §14.4)."""
+
+    txid: str
+    txout: int
+    address: str
+    base_units: int  # satoshi, wei: exact
+    amount: Decimal  # base_units / base_factor, exact (may have more than 16 decimals)
+
+
+@dataclass(frozen=True)
+class Block:
+    number: int
+    hash: str
+    parent_hash: str
+    transfers: tuple[Transfer, ...]
+
+
+# block(): which of the given recipient addresses are deposit addresses of the currency (one query).
+DepositAddressFilter = Callable[[Iterable[str]], set[str]]
 
 
 class WalletGateway:
@@ -49,11 +78,35 @@ class WalletGateway:
         """Confirmations (int >= 0) of the transaction, or FAILED. Raises GatewayError when unreachable."""
         raise NotImplementedError
 
+    # Deposits (domain.md §14.2, §14.4). A gateway that detects deposits implements all of these.
+
+    detects_deposits = False
+
+    def makes_addresses(self, currency: Currency) -> bool:
+        return False
+
+    def new_deposit_address(self, currency: Currency, uid: str, index: int) -> str:
+        """A new deposit address for the member; `index` is the derivation index (ethereum). GatewayError."""
+        raise NotImplementedError
+
+    def head(self, currency: Currency) -> int:
+        raise NotImplementedError
+
+    def block_hash(self, currency: Currency, number: int) -> str | None:
+        """The hash of block `number` of the canonical chain, None beyond the head."""
+        raise NotImplementedError
+
+    def block(self, currency: Currency, number: int, deposit_addresses: DepositAddressFilter) -> Block | None:
+        """Block `number` with its successful transfers to deposit addresses; None beyond the head."""
+        raise NotImplementedError
+
 
 def gateway_for(currency: Currency) -> WalletGateway:
     from withdraws.gateways.bitcoind import BitcoindGateway
+    from withdraws.gateways.ethereum import EthereumGateway
     from withdraws.gateways.manual import ManualGateway
-    from withdraws.gateways.simulated import SimulatedGateway
+    from withdraws.gateways.simulated_deposits import SimulatedGateway
 
-    kinds = {"manual": ManualGateway, "simulated": SimulatedGateway, "bitcoind": BitcoindGateway}
+    kinds = {"manual": ManualGateway, "simulated": SimulatedGateway, "bitcoind": BitcoindGateway,
+             "ethereum": EthereumGateway}
     return kinds[currency.wallet_gateway or "manual"](currency.wallet_settings or {})

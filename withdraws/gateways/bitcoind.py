@@ -16,7 +16,7 @@ from decimal import Decimal
 from urllib.parse import urlsplit, urlunsplit
 
 from ledger.money import format_amount
-from withdraws.gateways import FAILED, UNKNOWN, GatewayError, WalletGateway
+from withdraws.gateways import FAILED, UNKNOWN, Block, GatewayError, Transfer, WalletGateway
 
 TIMEOUT_SECONDS = 10
 PAGE = 500
@@ -100,3 +100,50 @@ class BitcoindGateway(WalletGateway):
             raise
         confirmations = int(tx.get("confirmations", 0))
         return FAILED if confirmations < 0 else confirmations
+
+    # Deposits (domain.md §14.2, §14.4): the node's wallet makes the addresses and holds their keys.
+
+    detects_deposits = True
+    RPC_OUT_OF_RANGE = -8  # getblockhash beyond the tip
+
+    def makes_addresses(self, currency):
+        return True
+
+    def new_deposit_address(self, currency, uid, index):
+        return self.call("getnewaddress", uid, (currency.wallet_settings or {}).get("address_type") or "bech32")
+
+    def head(self, currency):
+        return int(self.call("getblockcount"))
+
+    def block_hash(self, currency, number):
+        try:
+            return self.call("getblockhash", number)
+        except RpcError as error:
+            if error.code in (self.RPC_OUT_OF_RANGE, RPC_INVALID_ADDRESS_OR_KEY):
+                return None
+            raise
+
+    def block(self, currency, number, deposit_addresses):
+        """getblock <hash> 2: every output to a deposit address, txout = its vout index; coinbases ignored."""
+        block_hash = self.block_hash(currency, number)
+        if block_hash is None:
+            return None
+        block = self.call("getblock", block_hash, 2)
+        if not isinstance(block, dict) or block.get("hash") != block_hash:
+            raise GatewayError(f"malformed getblock answer from bitcoind for block {number}")
+        outputs = [
+            (tx["txid"], vout["n"], vout["scriptPubKey"]["address"], Decimal(str(vout["value"])))
+            for tx in block.get("tx", [])
+            if not any("coinbase" in vin for vin in tx.get("vin", []))
+            for vout in tx.get("vout", []) if vout.get("scriptPubKey", {}).get("address")
+        ]
+        ours = deposit_addresses({address for _, _, address, _ in outputs}) if outputs else set()
+        factor = Decimal(currency.base_factor)
+        transfers = []
+        for txid, n, address, amount in outputs:
+            units = amount * factor
+            if address not in ours or amount <= 0 or units != units.to_integral_value():
+                continue
+            transfers.append(Transfer(txid=txid, txout=int(n), address=address, base_units=int(units), amount=amount))
+        return Block(number=number, hash=block_hash, parent_hash=block.get("previousblockhash") or "00" * 32,
+                     transfers=tuple(transfers))
