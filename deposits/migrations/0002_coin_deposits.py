@@ -4,8 +4,6 @@ import django.db.models.deletion
 import django.db.models.functions.text
 from django.db import migrations, models
 
-from peatio_mgmt.append_only import append_only
-
 
 class Migration(migrations.Migration):
 
@@ -152,5 +150,20 @@ class Migration(migrations.Migration):
             model_name='paymentaddress',
             constraint=models.CheckConstraint(condition=models.Q(('derivation_index__isnull', True), models.Q(('derivation_index__gte', 0), ('derivation_index__lte', 2147483647)), _connector='OR'), name='payment_addresses_derivation_index_range'),
         ),
-        append_only("payment_addresses", "payment_addresses are append-only: % refused (an address is kept for good)"),
+        migrations.RunSQL(
+            """
+CREATE FUNCTION payment_addresses_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'payment_addresses are append-only: % refused (an address is kept for good)', TG_OP
+        USING ERRCODE = 'integrity_constraint_violation';
+END;
+$$;
+CREATE TRIGGER payment_addresses_append_only BEFORE UPDATE OR DELETE ON payment_addresses
+    FOR EACH ROW EXECUTE FUNCTION payment_addresses_append_only();
+""",
+            """
+DROP TRIGGER IF EXISTS payment_addresses_append_only ON payment_addresses;
+DROP FUNCTION IF EXISTS payment_addresses_append_only();
+""",
+        ),
     ]
