@@ -188,7 +188,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
 # books check (docs/deploy.md: `-Q gateway`). Declaring them all makes the plain `celery -A peatio_mgmt worker`
 # consume every one of them: a worker started the standard way serves the whole back office.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "audit", "gateway", "confirmations", "books")]
+CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "audit", "gateway", "confirmations", "books", "scan")]
 CELERY_TASK_ROUTES = {
     "withdraws.tasks.audit*": {"queue": "audit"},
     "withdraws.tasks.send*": {"queue": "gateway"},

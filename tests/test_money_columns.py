@@ -12,6 +12,11 @@ NOT_MONEY = {
     # A market's fee is a rate (0..0.5 with at most 4 decimals), not an amount: domain.md gives it NUMERIC(17,16).
     ("markets", "ask_fee"): (17, 16),
     ("markets", "bid_fee"): (17, 16),
+    # Whole numbers of a chain's base unit (wei, satoshi) as the node reports them: uint256 fits NUMERIC(78,0).
+    # The amount in the currency's unit beside each of them is NUMERIC(32,16).
+    ("deposits", "amount_base_units"): (78, 0),
+    **{("ethereum_transactions", column): (78, 0) for column in (
+        "value_wei", "max_fee_per_gas", "max_priority_fee_per_gas", "gas_price", "gas_used", "effective_gas_price")},
 }
 
 
