@@ -173,6 +173,14 @@ def _audit(withdraw: Withdraw) -> None:
         _fire(withdraw, "accept")
 
 
+def _lock_quick_rule(withdraws: list[Withdraw]) -> None:
+    """Serialise the quick rule (§6.2) per member and currency: lock the members' accounts before the rule sums
+    their other withdraws. Two decisions that each summed without the lock would see each other's withdraw as not
+    yet under way and both pay without an operator. The account rows are the ones the ledger core locks, taken
+    through its one helper (ascending order, after the withdraw rows), so this adds no new lock order."""
+    lock_accounts([(withdraw.member_id, withdraw.currency_id) for withdraw in withdraws])
+
+
 def _api_process(withdraw: Withdraw) -> None:
     """The API's process action (management-api.md §4.9): advance the withdraw as far as the partner may."""
     if withdraw.state in COMPLETED:
@@ -183,7 +191,10 @@ def _api_process(withdraw: Withdraw) -> None:
         return
     if withdraw.state == S.SUBMITTED:
         _audit(withdraw)
-    if withdraw.state == S.ACCEPTED and withdraw_is_quick(withdraw):
+    if withdraw.state == S.ACCEPTED:
+        _lock_quick_rule([withdraw])
+        if not withdraw_is_quick(withdraw):
+            return
         for event in ("process", "dispatch", "success"):
             _fire(withdraw, event)
 
@@ -249,6 +260,8 @@ def withdraw_audit() -> int:
     """Audit submitted withdraws (§7.1); a coin withdraw accepted and quick goes on to processing and is queued
     for sending after commit. Returns how many were audited."""
     withdraws = _batch(S.SUBMITTED)
+    # All at once, before the first sum: locking them one by one in batch order could deadlock two audit runs.
+    _lock_quick_rule([withdraw for withdraw in withdraws if withdraw.type == CurrencyType.COIN])
     for withdraw in withdraws:
         _audit(withdraw)
         if withdraw.state == S.ACCEPTED and withdraw.type == CurrencyType.COIN and withdraw_is_quick(withdraw):
