@@ -332,16 +332,19 @@ def withdraw_retry(*, now: datetime | None = None) -> int:
         elif withdraw.attempts < settings.WITHDRAW_MAX_ATTEMPTS:
             _fire(withdraw, "process", queue_send=False)
             _send(withdraw)  # idempotent on the tid, so an unknown answer above cannot lead to paying twice
-        elif found is None:
+        elif found is None and not withdraw.txid:
             _fire(withdraw, "fail", error=_error_entry("GaveUp", f"no transaction after {withdraw.attempts} attempts"))
-        # else: the gateway cannot tell and attempts are used up: left errored for an operator
+        # else: the gateway cannot tell, or a txid is recorded (coins may have left), and attempts are used up:
+        # left errored for an operator
     return tried
 
 
 @transaction.atomic(durable=True)
 def withdraw_confirm() -> int:
     """Count confirmations of confirming coin withdraws (§7.4): success at the currency's min_confirmations,
-    fail when the gateway reports the transaction failed or dropped. Manual-gateway ones are left to operators."""
+    fail only on the gateway's definite answer that the transaction was reverted or conflicted (FAILED); a
+    transaction the gateway does not know (UNKNOWN) or cannot be asked about stays confirming — a withdraw with a
+    txid is never refunded for want of an answer. Manual-gateway ones are left to operators."""
     checked = 0
     for withdraw in _batch(S.CONFIRMING):
         gateway = gateway_for(withdraw.currency)
@@ -353,7 +356,17 @@ def withdraw_confirm() -> int:
         except Exception as error:  # unreachable: try again next round
             logger.warning("confirmations of withdraw %s unknown: %r", withdraw.tid, error)
             continue
-        if confirmations is FAILED:
+        if confirmations is UNKNOWN:
+            # The node or store does not know the transaction now (restarted, pruned mempool, lost state): no
+            # answer. Failing would refund coins that may have left; it stays confirming, rebroadcast if possible.
+            try:
+                rebroadcast = gateway.rebroadcast(withdraw.currency, withdraw.txid, withdraw.rid, withdraw.amount,
+                                                  withdraw.tid)
+            except Exception as error:  # unreachable again: next round
+                rebroadcast = error
+            logger.warning("transaction %s of withdraw %s unknown to the gateway (rebroadcast: %s)",
+                           withdraw.txid, withdraw.tid, rebroadcast)
+        elif confirmations is FAILED:
             _fire(withdraw, "fail", error=_error_entry("TransactionFailed", f"transaction {withdraw.txid} failed or dropped"))
         elif confirmations >= withdraw.currency.min_confirmations:
             withdraw.confirmations = confirmations
