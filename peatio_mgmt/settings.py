@@ -184,6 +184,17 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
+# A worker survives a broker restart (tests/faults/test_broker_restart.py):
+# - it reconnects for as long as the broker is away (the default gives up after 100 attempts and the worker exits),
+#   also when the broker is down at start;
+# - tasks still running when the connection is lost are cancelled and redelivered instead of finishing later and
+#   acknowledging on the dead channel (the transport's client is None by then: kombu's AttributeError
+#   "'NoneType' object has no attribute 'hostname'" while acking or restoring them, which can stop the worker).
+#   Every task is idempotent on its rows, so a redelivery is safe; a send already made is found by its tid.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # One queue per kind of work, so each can get its own workers and a slow gateway cannot starve the audit or the
 # books check (docs/deploy.md: `-Q gateway`). Declaring them all makes the plain `celery -A peatio_mgmt worker`
 # consume every one of them: a worker started the standard way serves the whole back office.
