@@ -162,16 +162,18 @@ def backends_waiting_on(side: psycopg.Connection, holder_pid: int) -> list[int]:
 class Worker:
     """`celery -A peatio_mgmt worker` (no -Q: every declared queue), solo pool, in its own process group, on the test database."""
 
-    def __init__(self, log: Path, redis_url: str | None = None):
+    def __init__(self, log: Path, redis_url: str | None = None, plain: bool = False):
         env = {**os.environ, "DATABASE_URL": database_url(), "PYTHONPATH": str(ROOT),
                "DJANGO_SETTINGS_MODULE": "tests.faults.worker_settings"}
         if redis_url:
             env["REDIS_URL"] = redis_url
         self.log = log
+        # plain: the command as deployed (prefork pool, gossip, mingle and heartbeat on), else a lean solo worker.
+        argv = [sys.executable, "-m", "celery", "-A", "peatio_mgmt", "worker", "--loglevel", "INFO"]
+        argv += ["-c", "2"] if plain else ["--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle"]
         with open(log, "ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "peatio_mgmt", "worker", "--pool", "solo", "--loglevel", "INFO",
-                 "--without-heartbeat", "--without-gossip", "--without-mingle"],
+                argv,
                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )
 
