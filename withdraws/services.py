@@ -37,8 +37,10 @@ BATCH_SIZE = 100
 RETRY_BASE_DELAY = timedelta(seconds=10)
 RETRY_MAX_DELAY = timedelta(minutes=10)
 # A coin withdraw in processing this long after its last change lost its send task (a broker down between the
-# commit and the publish): the retry worker queues it again. Sends are idempotent on the tid.
-STALE_SEND_AFTER = timedelta(minutes=2)
+# commit and the publish, a broker restarted without persistence, a worker killed with the task): the retry worker
+# queues it again (WITHDRAW_STALE_SEND_AFTER seconds, default 120). Sends are idempotent on the tid.
+def stale_send_after() -> timedelta:
+    return timedelta(seconds=settings.WITHDRAW_STALE_SEND_AFTER)
 
 
 # --- creation -------------------------------------------------------------------------------------------------
@@ -313,9 +315,9 @@ def withdraw_retry(*, now: datetime | None = None) -> int:
     tried = 0
     for withdraw in _batch(S.PROCESSING):
         if withdraw.type == CurrencyType.COIN and gateway_for(withdraw.currency).sends \
-                and withdraw.updated_at <= now - STALE_SEND_AFTER:
+                and withdraw.updated_at <= now - stale_send_after():
             tried += 1
-            withdraw.save(update_fields=["updated_at"])  # queued again at most once per STALE_SEND_AFTER
+            withdraw.save(update_fields=["updated_at"])  # queued again at most once per stale_send_after()
             queue_send_on_commit(withdraw.pk)
     for withdraw in _batch(S.ERRORED):
         if withdraw.updated_at > now - retry_delay(withdraw.attempts):

@@ -1,6 +1,6 @@
-"""Fault: the broker (a Redis of the test's own, no persistence) is restarted under a worker started as deployed
-(prefork pool, gossip, mingle, heartbeat). The worker reconnects, stays up and goes on walking withdraws; the
-simulated gateway's sends are in PostgreSQL, so nothing sent is forgotten."""
+"""Fault: the broker (a Redis of the test's own, no persistence) is restarted under load under a worker started as
+deployed (prefork pool, gossip, mingle, heartbeat). The worker reconnects, stays up and goes on walking withdraws;
+the simulated gateway's sends are in PostgreSQL, so nothing sent is forgotten."""
 
 from decimal import Decimal
 
@@ -41,8 +41,16 @@ def test_the_plain_worker_survives_a_redis_restart_and_goes_on_sending(own_redis
     create("before")
     wait_for(lambda: walked("before"), 60, step=1, what=f"sent before the restart\n{worker.output()[-3000:]}")
 
+    # Under load, so that the worker holds unacknowledged messages when the broker goes: the path that stopped
+    # the worker for good on celery 5.7.0 (pyproject.toml).
+    with app.connection_for_write(own_redis.url) as conn:
+        for _ in range(40):
+            tasks.audit_withdraws.apply_async(connection=conn)
+    received = worker.output().count("received")
+    wait_for(lambda: worker.output().count("received") >= received + 3, 20, what="the burst being consumed")
     own_redis.stop()
     wait_for(lambda: "Connection to broker lost" in worker.output(), 20, what="the worker noticing")
+    assert "Restoring" in worker.output()  # it did hold unacknowledged messages
     own_redis.start()
 
     create("after")

@@ -274,7 +274,7 @@ def test_retry_queues_again_the_send_of_a_coin_withdraw_stuck_in_processing(bob,
     services.withdraw_retry()
     assert queued == []  # a send may still be on its way
 
-    Withdraw.objects.filter(pk=withdraw.pk).update(updated_at=timezone.now() - services.STALE_SEND_AFTER)
+    Withdraw.objects.filter(pk=withdraw.pk).update(updated_at=timezone.now() - services.stale_send_after())
     services.withdraw_retry()
     services.withdraw_retry()  # its updated_at moved: not queued twice in a row
     assert queued == [withdraw.pk]
