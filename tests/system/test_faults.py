@@ -130,7 +130,9 @@ def test_mixed_traffic_through_killed_workers_and_a_redis_restart_settles_exactl
     assert not any(thread.is_alive() for thread in threads)
     assert errors == []
     assert [c.refused for c in clients] == [[]] * CLIENTS  # no retry answered "Tid has already been taken"
-    assert sum(c.retried for c in clients) > 0  # the faults were felt
+    # The faults were felt (a client whose requests all missed the killed gunicorn worker and the Redis outage
+    # retried nothing, so retries are not counted on): the restarted worker lost its broker and reconnected.
+    assert "Connection to broker lost" in system.processes["worker"].output()
 
     coin_tids = [data["tid"] for c in clients for route, data, _ in c.answers
                  if route == "withdraws/new" and data["currency"] == "btc"]
