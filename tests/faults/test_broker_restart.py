@@ -44,7 +44,7 @@ def test_the_plain_worker_survives_a_redis_restart_and_goes_on_sending(own_redis
     # Under load, so that the worker holds unacknowledged messages when the broker goes: the path that stopped
     # the worker for good on celery 5.7.0 (pyproject.toml).
     with app.connection_for_write(own_redis.url) as conn:
-        for _ in range(40):
+        for _ in range(200):
             tasks.audit_withdraws.apply_async(connection=conn)
     received = worker.output().count("received")
     wait_for(lambda: worker.output().count("received") >= received + 3, 20, what="the burst being consumed")
