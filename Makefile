@@ -34,9 +34,13 @@ test: install anvil browser-deps
 run: install anvil
 	PY=$(PY) ./bin/run
 
-# Whatever `make run` left behind (its pidfiles), then the embedded PostgreSQL and Redis.
+# `make run` (bin/run, whose supervisors would restart a process stopped alone), whatever it left behind (its
+# pidfiles), then the embedded PostgreSQL and Redis.
 stop:
-	@for name in gunicorn celery-worker celery-beat anvil; do \
+	@pid=$$(cat "$(VAR)/run/run.pid" 2>/dev/null) && grep -qa bin/run "/proc/$$pid/cmdline" 2>/dev/null && \
+		kill -TERM "$$pid" && for i in $$(seq 150); do kill -0 "$$pid" 2>/dev/null || break; sleep 0.2; done && \
+		echo "bin/run: stopped (with its supervisors)"; \
+	for name in gunicorn celery-worker celery-beat anvil; do \
 		pidfile="$(VAR)/run/$$name.pid"; \
 		pid=$$(cat "$$pidfile" 2>/dev/null) || continue; \
 		if grep -qa -e peatio_mgmt -e anvil "/proc/$$pid/cmdline" 2>/dev/null; then kill -TERM "$$pid" && echo "$$name: stopped"; fi; \

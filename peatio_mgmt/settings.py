@@ -184,6 +184,17 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
+# A worker survives a broker restart (tests/faults/test_broker_restart.py):
+# - it reconnects for as long as the broker is away (the default gives up after 100 attempts and the worker exits),
+#   also when the broker is down at start;
+# - tasks still running when the connection is lost are cancelled and redelivered instead of finishing later and
+#   acknowledging on the dead channel ("Couldn't ack"). Every task is idempotent on its rows, so a redelivery is
+#   safe; a send already made is found by its tid.
+# The worker that exited for good on a Redis restart was celery 5.7.0 itself (pinned below it in pyproject.toml).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # One queue per kind of work, so each can get its own workers and a slow gateway cannot starve the audit or the
 # books check (docs/deploy.md: `-Q gateway`). Declaring them all makes the plain `celery -A peatio_mgmt worker`
 # consume every one of them: a worker started the standard way serves the whole back office.
@@ -204,6 +215,7 @@ WITHDRAW_AUDIT_INTERVAL = int(os.environ.get("WITHDRAW_AUDIT_INTERVAL", "5"))
 WITHDRAW_RETRY_INTERVAL = int(os.environ.get("WITHDRAW_RETRY_INTERVAL", "30"))
 WITHDRAW_CONFIRM_INTERVAL = int(os.environ.get("WITHDRAW_CONFIRM_INTERVAL", "5"))
 WITHDRAW_MAX_ATTEMPTS = int(os.environ.get("WITHDRAW_MAX_ATTEMPTS", "5"))
+WITHDRAW_STALE_SEND_AFTER = int(os.environ.get("WITHDRAW_STALE_SEND_AFTER", "120"))
 LEDGER_BOOKS_CHECK_INTERVAL = int(os.environ.get("LEDGER_BOOKS_CHECK_INTERVAL", "3600"))
 SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND = int(os.environ.get("SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND", "1"))
 SIMULATED_GATEWAY_HOT_WALLET_BALANCE: dict[str, str] = {}

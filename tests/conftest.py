@@ -15,6 +15,15 @@ def fresh_reference_cache():
     cache.chart_accounts.clear()
 
 
+@pytest.fixture(autouse=True)
+def close_simulated_wallet():
+    """The simulated gateway's own connections (any thread's) are closed after each test."""
+    yield
+    from withdraws.gateways.simulated import close_wallet_connections
+
+    close_wallet_connections()
+
+
 @pytest.fixture
 def usd(db):
     return CurrencyFactory()

@@ -5,6 +5,8 @@ and the operators' admin actions alike; the funds and postings of a transition g
 same transaction, the withdraw row locked first.
 The database enforces: tid unique ignoring case; sum > 0, amount > 0, fee >= 0, amount + fee = sum;
 (currency, txid) unique.
+simulated_wallet_sends is the simulated gateway's wallet (written only by withdraws.gateways.simulated, on its own
+connection): one send per (currency, reference), amount > 0.
 """
 
 from django.db import models
@@ -131,3 +133,29 @@ class EthereumTransaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hash} (nonce {self.nonce})"
+
+
+class SimulatedSend(models.Model):
+    """One send of the simulated gateway's hot wallet (withdraws.gateways.simulated): the wallet's own record, kept
+    in PostgreSQL like a node keeps its wallet on disk — never in the broker's Redis, whose restart would make sent
+    coins look never sent. Written only by the gateway, on a connection of its own; one send per (currency,
+    reference), which makes the gateway idempotent on the withdraw's tid. `conflicted` is the definite "this
+    transaction was reverted" answer a node can give (set by hand or by tests); nothing else fails a sent withdraw."""
+
+    currency = models.CharField(max_length=10)  # a code, not a foreign key: the wallet is outside the ledger
+    reference = models.CharField(max_length=64)
+    txid = models.CharField(max_length=64)
+    address = models.CharField(max_length=95)
+    amount = models.DecimalField(**MONEY)
+    sent_at = models.DateTimeField()
+    conflicted = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "simulated_wallet_sends"
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "reference"], name="simulated_sends_one_per_reference"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="simulated_sends_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"simulated send {self.currency}:{self.reference}"

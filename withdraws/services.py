@@ -37,8 +37,10 @@ BATCH_SIZE = 100
 RETRY_BASE_DELAY = timedelta(seconds=10)
 RETRY_MAX_DELAY = timedelta(minutes=10)
 # A coin withdraw in processing this long after its last change lost its send task (a broker down between the
-# commit and the publish): the retry worker queues it again. Sends are idempotent on the tid.
-STALE_SEND_AFTER = timedelta(minutes=2)
+# commit and the publish, a broker restarted without persistence, a worker killed with the task): the retry worker
+# queues it again (WITHDRAW_STALE_SEND_AFTER seconds, default 120). Sends are idempotent on the tid.
+def stale_send_after() -> timedelta:
+    return timedelta(seconds=settings.WITHDRAW_STALE_SEND_AFTER)
 
 
 # --- creation -------------------------------------------------------------------------------------------------
@@ -173,6 +175,14 @@ def _audit(withdraw: Withdraw) -> None:
         _fire(withdraw, "accept")
 
 
+def _lock_quick_rule(withdraws: list[Withdraw]) -> None:
+    """Serialise the quick rule (§6.2) per member and currency: lock the members' accounts before the rule sums
+    their other withdraws. Two decisions that each summed without the lock would see each other's withdraw as not
+    yet under way and both pay without an operator. The account rows are the ones the ledger core locks, taken
+    through its one helper (ascending order, after the withdraw rows), so this adds no new lock order."""
+    lock_accounts([(withdraw.member_id, withdraw.currency_id) for withdraw in withdraws])
+
+
 def _api_process(withdraw: Withdraw) -> None:
     """The API's process action (management-api.md §4.9): advance the withdraw as far as the partner may."""
     if withdraw.state in COMPLETED:
@@ -183,7 +193,10 @@ def _api_process(withdraw: Withdraw) -> None:
         return
     if withdraw.state == S.SUBMITTED:
         _audit(withdraw)
-    if withdraw.state == S.ACCEPTED and withdraw_is_quick(withdraw):
+    if withdraw.state == S.ACCEPTED:
+        _lock_quick_rule([withdraw])
+        if not withdraw_is_quick(withdraw):
+            return
         for event in ("process", "dispatch", "success"):
             _fire(withdraw, event)
 
@@ -249,6 +262,8 @@ def withdraw_audit() -> int:
     """Audit submitted withdraws (§7.1); a coin withdraw accepted and quick goes on to processing and is queued
     for sending after commit. Returns how many were audited."""
     withdraws = _batch(S.SUBMITTED)
+    # All at once, before the first sum: locking them one by one in batch order could deadlock two audit runs.
+    _lock_quick_rule([withdraw for withdraw in withdraws if withdraw.type == CurrencyType.COIN])
     for withdraw in withdraws:
         _audit(withdraw)
         if withdraw.state == S.ACCEPTED and withdraw.type == CurrencyType.COIN and withdraw_is_quick(withdraw):
@@ -303,9 +318,9 @@ def withdraw_retry(*, now: datetime | None = None) -> int:
     tried = 0
     for withdraw in _batch(S.PROCESSING):
         if withdraw.type == CurrencyType.COIN and gateway_for(withdraw.currency).sends \
-                and withdraw.updated_at <= now - STALE_SEND_AFTER:
+                and withdraw.updated_at <= now - stale_send_after():
             tried += 1
-            withdraw.save(update_fields=["updated_at"])  # queued again at most once per STALE_SEND_AFTER
+            withdraw.save(update_fields=["updated_at"])  # queued again at most once per stale_send_after()
             queue_send_on_commit(withdraw.pk)
     for withdraw in _batch(S.ERRORED):
         if withdraw.updated_at > now - retry_delay(withdraw.attempts):
@@ -322,16 +337,19 @@ def withdraw_retry(*, now: datetime | None = None) -> int:
         elif withdraw.attempts < settings.WITHDRAW_MAX_ATTEMPTS:
             _fire(withdraw, "process", queue_send=False)
             _send(withdraw)  # idempotent on the tid, so an unknown answer above cannot lead to paying twice
-        elif found is None:
+        elif found is None and not withdraw.txid:
             _fire(withdraw, "fail", error=_error_entry("GaveUp", f"no transaction after {withdraw.attempts} attempts"))
-        # else: the gateway cannot tell and attempts are used up: left errored for an operator
+        # else: the gateway cannot tell, or a txid is recorded (coins may have left), and attempts are used up:
+        # left errored for an operator
     return tried
 
 
 @transaction.atomic(durable=True)
 def withdraw_confirm() -> int:
     """Count confirmations of confirming coin withdraws (§7.4): success at the currency's min_confirmations,
-    fail when the gateway reports the transaction failed or dropped. Manual-gateway ones are left to operators."""
+    fail only on the gateway's definite answer that the transaction was reverted or conflicted (FAILED); a
+    transaction the gateway does not know (UNKNOWN) or cannot be asked about stays confirming — a withdraw with a
+    txid is never refunded for want of an answer. Manual-gateway ones are left to operators."""
     checked = 0
     for withdraw in _batch(S.CONFIRMING):
         gateway = gateway_for(withdraw.currency)
@@ -343,7 +361,17 @@ def withdraw_confirm() -> int:
         except Exception as error:  # unreachable: try again next round
             logger.warning("confirmations of withdraw %s unknown: %r", withdraw.tid, error)
             continue
-        if confirmations is FAILED:
+        if confirmations is UNKNOWN:
+            # The node or store does not know the transaction now (restarted, pruned mempool, lost state): no
+            # answer. Failing would refund coins that may have left; it stays confirming, rebroadcast if possible.
+            try:
+                rebroadcast = gateway.rebroadcast(withdraw.currency, withdraw.txid, withdraw.rid, withdraw.amount,
+                                                  withdraw.tid)
+            except Exception as error:  # unreachable again: next round
+                rebroadcast = error
+            logger.warning("transaction %s of withdraw %s unknown to the gateway (rebroadcast: %s)",
+                           withdraw.txid, withdraw.tid, rebroadcast)
+        elif confirmations is FAILED:
             _fire(withdraw, "fail", error=_error_entry("TransactionFailed", f"transaction {withdraw.txid} failed or dropped"))
         elif confirmations >= withdraw.currency.min_confirmations:
             withdraw.confirmations = confirmations

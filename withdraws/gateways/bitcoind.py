@@ -1,7 +1,8 @@
 """The `bitcoind` gateway: Bitcoin Core's JSON-RPC over HTTP at `wallet_settings.rpc_url`.
 
 getbalance for the hot wallet; sendtoaddress with the withdraw's tid as comment; listtransactions to find a
-send by that comment (which makes `send` idempotent); gettransaction for confirmations (negative = conflicted).
+send by that comment (which makes `send` idempotent); gettransaction for confirmations (negative = conflicted,
+the one definite failure; a txid the wallet does not know is UNKNOWN, never a failure).
 Credentials, when needed, go in the URL (http://user:password@host:port/wallet/hot).
 """
 
@@ -96,7 +97,10 @@ class BitcoindGateway(WalletGateway):
             tx = self.call("gettransaction", txid)
         except RpcError as error:
             if error.code == RPC_INVALID_ADDRESS_OR_KEY:
-                return FAILED
+                # Not in this wallet (a wallet restored from an older backup, another node behind the URL): no
+                # answer about the transaction. Bitcoin Core rebroadcasts the wallet's own unconfirmed
+                # transactions by itself; one it does not know it cannot, so there is nothing to rebroadcast here.
+                return UNKNOWN
             raise
         confirmations = int(tx.get("confirmations", 0))
         return FAILED if confirmations < 0 else confirmations

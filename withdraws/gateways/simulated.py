@@ -1,86 +1,134 @@
 """The `simulated` gateway (domain.md §7.5): deterministic, for development and tests.
 
 txid = SHA-256 hex of "<currency>:<tid>"; confirmations = whole seconds since the send x
-SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND. Sends are remembered in Redis (settings.REDIS_URL) so that every
-worker process sees the same wallet: one hash per currency, field = reference, value = "<sent_at> <amount>",
-written with HSETNX so a repeated send returns the first transaction. The hot wallet is unlimited unless
-SIMULATED_GATEWAY_HOT_WALLET_BALANCE names the currency; then it shrinks by every amount sent.
+SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND. The hot wallet is unlimited unless SIMULATED_GATEWAY_HOT_WALLET_BALANCE
+names the currency; then it shrinks by every amount sent.
+
+The wallet is the table simulated_wallet_sends (withdraws.models.SimulatedSend) in PostgreSQL — durable, as a
+node's wallet is; it used to live in the broker's Redis, and a Redis restart made sent coins look never sent (the
+confirm worker then failed and refunded withdraws whose coins had left). The gateway writes it on a connection of
+its own, in autocommit, as a node is a system of its own: a send stays made when the worker's transaction that
+asked for it rolls back (a worker killed between sending and saving), which is what idempotency on the reference
+is for. One send per (currency, reference) — the unique constraint; the hot-wallet check and the insert run under
+a per-currency advisory lock, so two workers cannot both spend the last of a limited wallet.
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
+import os
+import threading
 from decimal import Decimal
-from functools import cache
 
-import redis
+import psycopg
 from django.conf import settings
+from django.db import connections
 
-from ledger.money import MONEY_CONTEXT, total
+from ledger.money import MONEY_CONTEXT
 from withdraws.gateways import FAILED, UNKNOWN, GatewayError, WalletGateway
 
-KEY_PREFIX = "simulated-gateway"
+UNLIMITED = Decimal("1e16")  # above any NUMERIC(32,16) amount
+_local = threading.local()
+_opened: list[psycopg.Connection] = []
+_opened_lock = threading.Lock()
 
 
-@cache
-def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, decode_responses=True)
+def wallet_connection() -> psycopg.Connection:
+    """This thread's autocommit connection to the wallet's database (the default database), opened on first use
+    and again after a fork or a broken connection."""
+    conn = getattr(_local, "conn", None)
+    if conn is None or conn.closed or conn.broken or _local.pid != os.getpid():
+        params = {**connections["default"].get_connection_params(), "autocommit": True}
+        for django_only in ("cursor_factory", "context", "prepare_threshold", "server_side_binding"):
+            params.pop(django_only, None)
+        _local.conn, _local.pid = psycopg.connect(**params), os.getpid()
+        with _opened_lock:
+            _opened.append(_local.conn)
+    return _local.conn
 
 
-def sends_key(currency_id: str) -> str:
-    return f"{KEY_PREFIX}:{currency_id}:sends"
+def close_wallet_connections() -> None:
+    """Close the connections of every thread of this process (they reopen on next use): a test database cannot
+    be dropped while one is open."""
+    with _opened_lock:
+        for conn in _opened:
+            conn.close()
+        _opened.clear()
 
 
-def txids_key(currency_id: str) -> str:
-    return f"{KEY_PREFIX}:{currency_id}:txids"
+def _query(sql: str, params: tuple = ()) -> list[tuple]:
+    try:
+        return wallet_connection().execute(sql, params).fetchall()
+    except psycopg.Error as error:
+        raise GatewayError(f"simulated wallet unreachable: {error}") from error
 
 
 def simulated_txid(currency_id: str, reference: str) -> str:
     return hashlib.sha256(f"{currency_id}:{reference}".encode()).hexdigest()
 
 
+def _limit(currency_id: str) -> Decimal | None:
+    configured = settings.SIMULATED_GATEWAY_HOT_WALLET_BALANCE.get(currency_id)
+    return None if configured is None else Decimal(configured)
+
+
 class SimulatedGateway(WalletGateway):
     def __init__(self, settings_: dict):
         self.settings = settings_
 
-    @property
-    def redis(self) -> redis.Redis:
-        return _client(settings.REDIS_URL)
-
     def hot_wallet_balance(self, currency):
-        configured = settings.SIMULATED_GATEWAY_HOT_WALLET_BALANCE.get(currency.id)
-        if configured is None:
-            return Decimal("1e16")  # unlimited: above any NUMERIC(32,16) amount
-        try:
-            sent = [Decimal(value.split(" ")[1]) for value in self.redis.hvals(sends_key(currency.id))]
-        except redis.RedisError as error:
-            raise GatewayError(str(error)) from error
-        return MONEY_CONTEXT.subtract(Decimal(configured), total(sent))
+        limit = _limit(currency.id)
+        if limit is None:
+            return UNLIMITED
+        [(sent,)] = _query("SELECT COALESCE(SUM(amount), 0) FROM simulated_wallet_sends"
+                           " WHERE currency = %s AND NOT conflicted", (currency.id,))
+        return MONEY_CONTEXT.subtract(limit, sent)
 
     def send(self, currency, address, amount, reference):
         txid = simulated_txid(currency.id, reference)
+        limit = _limit(currency.id)
         try:
-            if self.redis.hsetnx(sends_key(currency.id), reference, f"{time.time()} {amount}"):
-                self.redis.hset(txids_key(currency.id), txid, reference)
-        except redis.RedisError as error:
-            raise GatewayError(str(error)) from error
+            conn = wallet_connection()
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                             (f"simulated-wallet:{currency.id}",))
+                found = conn.execute("SELECT txid FROM simulated_wallet_sends WHERE currency = %s AND reference = %s",
+                                     (currency.id, reference)).fetchone()
+                if found:
+                    return found[0]
+                if limit is not None:
+                    [(sent,)] = conn.execute("SELECT COALESCE(SUM(amount), 0) FROM simulated_wallet_sends"
+                                             " WHERE currency = %s AND NOT conflicted", (currency.id,)).fetchall()
+                    if limit - sent < amount:
+                        raise GatewayError("insufficient funds in the hot wallet")
+                conn.execute(
+                    "INSERT INTO simulated_wallet_sends (currency, reference, txid, address, amount, sent_at, conflicted)"
+                    " VALUES (%s, %s, %s, %s, %s, clock_timestamp(), false)",
+                    (currency.id, reference, txid, address, amount))
+        except psycopg.Error as error:
+            raise GatewayError(f"simulated wallet unreachable: {error}") from error
         return txid
 
     def find_transaction(self, currency, reference):
         try:
-            found = self.redis.hexists(sends_key(currency.id), reference)
-        except redis.RedisError:
+            rows = _query("SELECT txid FROM simulated_wallet_sends WHERE currency = %s AND reference = %s",
+                          (currency.id, reference))
+        except GatewayError:
             return UNKNOWN
-        return simulated_txid(currency.id, reference) if found else None
+        return rows[0][0] if rows else None
 
     def confirmations(self, currency, txid):
-        try:
-            reference = self.redis.hget(txids_key(currency.id), txid)
-            sent = reference and self.redis.hget(sends_key(currency.id), reference)
-        except redis.RedisError as error:
-            raise GatewayError(str(error)) from error
-        if not sent:
-            return FAILED  # never sent through this wallet: dropped
-        elapsed = int(Decimal(time.time()) - Decimal(sent.split(" ")[0]))
-        return int(elapsed * settings.SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND)
+        rows = _query("SELECT conflicted, floor(extract(epoch FROM clock_timestamp() - sent_at))::bigint"
+                      " FROM simulated_wallet_sends WHERE currency = %s AND txid = %s", (currency.id, txid))
+        if not rows:
+            return UNKNOWN  # never sent through this wallet, as far as it knows now: no answer, not a failure
+        conflicted, elapsed = rows[0]
+        if conflicted:
+            return FAILED
+        return max(elapsed, 0) * settings.SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND
+
+    def rebroadcast(self, currency, txid, address, amount, reference):
+        """A txid of this wallet's own making is sent again from its reference (idempotent: once at most)."""
+        if txid != simulated_txid(currency.id, reference):
+            return False
+        return self.send(currency, address, amount, reference) == txid
