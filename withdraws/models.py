@@ -159,3 +159,32 @@ class SimulatedSend(models.Model):
 
     def __str__(self) -> str:
         return f"simulated send {self.currency}:{self.reference}"
+
+
+class SimulatedChainTransfer(models.Model):
+    """A transfer on the simulated gateway's chain of one currency (withdraws.gateways.simulated_deposits): what
+    `manage.py simulate_deposit` puts in a block for the deposit scan to find. In PostgreSQL for the reason sends
+    are: a chain that a Redis restart forgot would take deposits back. The chain's genesis is the time of its
+    first row in simulated_chains; block n's hash is derived from (currency, n)."""
+
+    currency = models.CharField(max_length=10)
+    txid = models.CharField(max_length=64)
+    block_number = models.BigIntegerField()
+    address = models.CharField(max_length=95)
+    amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        db_table = "simulated_chain_transfers"
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "txid"], name="simulated_chain_one_txid"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="simulated_chain_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["currency", "block_number"], name="simulated_chain_blocks")]
+
+
+class SimulatedChain(models.Model):
+    currency = models.CharField(max_length=10, primary_key=True)
+    genesis = models.DateTimeField()
+
+    class Meta:
+        db_table = "simulated_chains"

@@ -13,6 +13,7 @@ from deposits.models import Deposit, DepositState as S
 from ledger.models import Account
 from tests.factories import CoinFactory, MemberFactory
 from tests.withdraws.fake_bitcoind import FakeBitcoind
+from withdraws.gateways.simulated import _query
 
 pytestmark = pytest.mark.usefixtures("books_clean")
 
@@ -70,13 +71,15 @@ def test_reorg_on_bitcoind_orphans_then_the_new_branch_reconfirms(node, btc):
     assert Account.objects.get(member=alice, currency=btc).balance == Decimal("1")
 
 
+def forget_simulated_chain(currency_id: str) -> None:
+    # The chain is written on the wallet's own connection, outside the test's transaction: cleaned by hand.
+    _query("DELETE FROM simulated_chain_transfers WHERE currency = %s RETURNING 1", (currency_id,))
+    _query("DELETE FROM simulated_chains WHERE currency = %s RETURNING 1", (currency_id,))
+
+
 @override_settings(SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND=1000)
 def test_simulated_deposit_is_accepted_and_a_repeated_txid_adds_nothing(db, settings):
-    import redis
-
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    for key in client.scan_iter("simulated-gateway:btc:chain:*"):
-        client.delete(key)
+    forget_simulated_chain("btc")
     btc = CoinFactory(min_confirmations=1)
     alice = MemberFactory()
     address = services.deposit_address_create(uid=alice.uid, currency=btc).address
@@ -91,5 +94,4 @@ def test_simulated_deposit_is_accepted_and_a_repeated_txid_adds_nothing(db, sett
     scan(btc)
     assert Deposit.objects.get().state == S.ACCEPTED
     assert Account.objects.get(member=alice, currency=btc).balance == Decimal("0.5")
-    for key in client.scan_iter("simulated-gateway:btc:chain:*"):
-        client.delete(key)
+    forget_simulated_chain("btc")

@@ -1,7 +1,8 @@
-"""Deposits on the `simulated` gateway (domain.md §14.2, §14.4): deterministic addresses and a chain in Redis.
+"""Deposits on the `simulated` gateway (domain.md §14.2, §14.4): deterministic addresses and a chain in PostgreSQL.
 
 Kept beside withdraws.gateways.simulated (sends) so that the two evolve apart: `gateway_for` builds this subclass.
-Head = whole seconds since the chain's genesis (SETNX at first use) x SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND;
+Head = seconds since the chain's genesis (its row in simulated_chains, made at first use) x
+SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND;
 block n has the hash SHA-256("<currency>:<n>") and never reorganises. `simulated_deposit_add` (manage.py
 simulate_deposit) puts one transfer, txout 0, into block head + 1; a txid already used adds nothing.
 """
@@ -9,22 +10,17 @@ simulate_deposit) puts one transfer, txout 0, into block head + 1; a txid alread
 from __future__ import annotations
 
 import hashlib
-import time
+import secrets
 from decimal import Context, Decimal
 
-import redis
 from django.conf import settings
 
 from withdraws.addresses import BECH32_CHARSET, BECH32_CONST, _hrp_expand, _polymod, eip55_checksum
 from withdraws.gateways import Block, GatewayError, Transfer
-from withdraws.gateways.simulated import KEY_PREFIX
 from withdraws.gateways.simulated import SimulatedGateway as SimulatedSends
+from withdraws.gateways.simulated import _query
 
 _EXACT = Context(prec=80)
-
-
-def _key(currency_id: str, name: str) -> str:
-    return f"{KEY_PREFIX}:{currency_id}:chain:{name}"
 
 
 def _bech32(hrp: str, witness_version: int, program: bytes) -> str:
@@ -64,13 +60,13 @@ class SimulatedGateway(SimulatedSends):
         return simulated_address(currency.id, currency.address_format, uid)
 
     def head(self, currency):
-        try:
-            self.redis.setnx(_key(currency.id, "genesis"), repr(time.time()))
-            genesis = Decimal(self.redis.get(_key(currency.id, "genesis")))
-        except redis.RedisError as error:
-            raise GatewayError(str(error)) from error
-        # whole seconds x the rate (a faster rate in tests counts fractions of a second too)
-        return int((Decimal(repr(time.time())) - genesis) * settings.SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND)
+        # The wallet's own connection (autocommit), like the sends: the chain is outside the worker's transaction.
+        _query("INSERT INTO simulated_chains (currency, genesis) VALUES (%s, clock_timestamp())"
+               " ON CONFLICT (currency) DO NOTHING RETURNING 1", (currency.id,))
+        [(elapsed,)] = _query("SELECT EXTRACT(EPOCH FROM clock_timestamp() - genesis) FROM simulated_chains"
+                              " WHERE currency = %s", (currency.id,))
+        # seconds x the rate (a faster rate in tests counts fractions of a second too)
+        return int(elapsed * settings.SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND)
 
     def block_hash(self, currency, number):
         return block_hash_of(currency.id, number) if number <= self.head(currency) else None
@@ -78,11 +74,8 @@ class SimulatedGateway(SimulatedSends):
     def block(self, currency, number, deposit_addresses):
         if number > self.head(currency):
             return None
-        try:
-            entries = self.redis.hgetall(_key(currency.id, f"block:{number}"))
-        except redis.RedisError as error:
-            raise GatewayError(str(error)) from error
-        parsed = [(txid, *value.split(" ")) for txid, value in sorted(entries.items())]
+        parsed = _query("SELECT txid, address, amount FROM simulated_chain_transfers"
+                        " WHERE currency = %s AND block_number = %s ORDER BY txid", (currency.id, number))
         ours = deposit_addresses({address for _, address, _ in parsed}) if parsed else set()
         factor = Decimal(currency.base_factor)
         transfers = tuple(
@@ -98,10 +91,8 @@ class SimulatedGateway(SimulatedSends):
         units = amount * Decimal(currency.base_factor)
         if amount <= 0 or units != units.to_integral_value():
             raise GatewayError(f"{amount} is not a positive whole number of base units of {currency.id}")
-        if txid is None:
-            counter = self.redis.incr(_key(currency.id, "counter"))
-            txid = hashlib.sha256(f"{currency.id}:{address}:{amount}:{counter}".encode()).hexdigest()
-        if self.redis.sadd(_key(currency.id, "txids"), txid):
-            number = self.head(currency) + 1
-            self.redis.hset(_key(currency.id, f"block:{number}"), txid, f"{address} {amount}")
+        txid = txid or secrets.token_hex(32)
+        _query("INSERT INTO simulated_chain_transfers (currency, txid, block_number, address, amount)"
+               " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (currency, txid) DO NOTHING RETURNING 1",
+               (currency.id, txid, self.head(currency) + 1, address, amount))
         return txid
