@@ -1,10 +1,7 @@
 from django.contrib import admin
-from django.urls import include, path, re_path
-from django.views.decorators.csrf import csrf_exempt
+from django.urls import include, path
 
 from peatio_mgmt.health import healthz
-from peatio_mgmt.management_api.gate import gate
-from peatio_mgmt.management_api.openapi import swagger
 from peatio_mgmt.metrics import metrics_view
 
 urlpatterns = [
@@ -13,7 +10,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz),
     path("metrics", metrics_view),
-    path("api/v2/management/swagger", csrf_exempt(swagger)),
-    # Every other path under the prefix goes to the gate, which answers 404 for what is not a route.
-    re_path(r"^api/v2/management/(?P<path>.*)\Z", gate),
+    # The routes of the apps' viewsets, the OpenAPI document, and 404 for any other path under the prefix.
+    path("api/v2/management/", include("peatio_mgmt.management_api.urls")),
 ]

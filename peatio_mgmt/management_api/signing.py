@@ -63,7 +63,8 @@ def dumps(value) -> str:
 
 def sign(payload: dict, signers: Iterable[tuple[str, object, str | None]]) -> dict:
     """The request body: `payload` (the claims) signed by each (kid, private key, algorithm or None)."""
-    encoded_payload = b64url(dumps(payload).encode())
+    # A lone surrogate (only possible inside a JSON string) is written as its JSON escape, as a partner would send it.
+    encoded_payload = b64url(dumps(payload).encode("utf-8", "backslashreplace"))
     signatures = []
     for kid, key, alg in signers:
         private_key = load_private_key(key)

@@ -1,0 +1,19 @@
+"""The filters of POST /withdraws (management-api.md §4.6), fed with the route's validated parameters.
+
+The values are already typed and resolved (a Member, a Currency, a state of the enum): a plain form field passes
+them through without a second look-up; None or "" means no filter (§1.7).
+"""
+
+import django_filters
+
+from withdraws.models import Withdraw
+
+
+class WithdrawFilter(django_filters.FilterSet):
+    member = django_filters.Filter()
+    currency = django_filters.Filter()
+    state = django_filters.Filter()
+
+    class Meta:
+        model = Withdraw
+        fields = ()
