@@ -2,4 +2,4 @@
 # The HTTP slot of bench/run.sh: bench/http_bench.py with run.sh's arguments (--seconds, --runs, --processes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec "${PYTHON:-/work/venv/bin/python}" bench/http_bench.py "$@"
+exec "${PYTHON:-$PWD/.venv/bin/python}" bench/http_bench.py "$@"

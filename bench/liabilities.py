@@ -1,6 +1,6 @@
 """Benchmark of the journal list routes on a journal of 1,000,000 postings (default).
 
-    /work/venv/bin/python bench/liabilities.py [--rows 1000000] [--members 1000] [--runs 50] [--refill]
+    .venv/bin/python bench/liabilities.py [--rows 1000000] [--members 1000] [--runs 50] [--refill]
 
 Creates (once) a separate database, BENCH_DATABASE (default peatio_bench_books on the server of DATABASE_URL),
 migrates it and fills it with INSERT … SELECT generate_series: ~1,000 members, usd/eur/btc/eth, postings of the

@@ -2,15 +2,17 @@
 # Benchmarks of the ledger against pgbench and two peers, on one PostgreSQL server, in one run.
 #   bench/run.sh            5 runs of 10 s per figure
 #   QUICK=1 bench/run.sh    3 runs of 3 s (well under 3 minutes)
-# Env: PGHOST/PGPORT/PGUSER (default 127.0.0.1:5432 postgres), PYTHON (the project venv), BENCH_HORDAK_VENV,
+# Runs from a fresh clone: installs the project's .venv (make install), pgbench and wrk (Debian packages) and the
+# django-hordak peer's own venv (var/venv-hordak) when they are missing.
+# Env: PGHOST/PGPORT/PGUSER (default 127.0.0.1:5432 postgres), PYTHON (default the repo's .venv), BENCH_HORDAK_VENV,
 # BENCH_KEEP=1 keeps the bench databases (default: dropped and recreated, so every run starts from the same state).
 # Prints a table, then `RATIO name=value` lines (medians of the runs, 8 concurrent clients).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
-PYTHON=${PYTHON:-/work/venv/bin/python}
-HORDAK_VENV=${BENCH_HORDAK_VENV:-/work/venv-hordak}
+PYTHON=${PYTHON:-$PWD/.venv/bin/python}
+HORDAK_VENV=${BENCH_HORDAK_VENV:-$PWD/var/venv-hordak}
 CLIENTS=8
 if [[ "${QUICK:-0}" == 1 ]]; then SECONDS_PER_RUN=3; RUNS=3; else SECONDS_PER_RUN=10; RUNS=5; fi
 RESULTS=$(mktemp)
@@ -18,9 +20,16 @@ trap 'rm -f "$RESULTS"' EXIT
 
 log() { echo "== $*" >&2; }
 
-if ! command -v pgbench >/dev/null; then
-    log "installing pgbench (postgresql-contrib)"
-    apt-get update -qq && apt-get install -y -qq postgresql-contrib >/dev/null
+if [[ ! -x "$PYTHON" ]]; then
+    log "installing the project (make install)"
+    make install >&2
+fi
+missing=()
+command -v pgbench >/dev/null || missing+=(postgresql-contrib)
+command -v wrk >/dev/null || missing+=(wrk)
+if [[ ${#missing[@]} -gt 0 ]]; then
+    log "installing ${missing[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 if [[ ! -x "$HORDAK_VENV/bin/python" ]]; then
     # Its own venv: hordak pulls django-mptt, django-money and friends the project does not use.

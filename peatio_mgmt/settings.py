@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PEATIO_VAR_DIR", BASE_DIR / "var"))
@@ -39,6 +40,15 @@ def database_from_url(url: str) -> dict:
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": query,
     }
+
+
+def celery_broker_from_url(url: str) -> str:
+    """REDIS_URL as kombu wants it: redis-py's `unix:///path?db=N` is kombu's `redis+socket:///path?virtual_host=N`."""
+    parts = urlsplit(url)
+    if parts.scheme != "unix":
+        return url
+    db = parse_qs(parts.query).get("db", ["0"])[-1]
+    return f"redis+socket://{parts.path}?virtual_host={db}"
 
 
 DEBUG = env_bool("DJANGO_DEBUG")
@@ -172,15 +182,18 @@ SPECTACULAR_SETTINGS = {
 MANAGEMENT_API_CONFIG = os.environ.get("MANAGEMENT_API_CONFIG", "")
 
 # Celery: broker and results on Redis; tasks acknowledged after they ran (a killed worker's task is redelivered).
-CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_URL = celery_broker_from_url(REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
-# One queue per kind of work, so each gets its own workers and a slow gateway cannot starve the audit or the
-# books check (docs/deploy.md); tasks not named here go to the default queue "celery".
+# One queue per kind of work, so each can get its own workers and a slow gateway cannot starve the audit or the
+# books check (docs/deploy.md: `-Q gateway`). Declaring them all makes the plain `celery -A peatio_mgmt worker`
+# consume every one of them: a worker started the standard way serves the whole back office.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "audit", "gateway", "confirmations", "books")]
 CELERY_TASK_ROUTES = {
     "withdraws.tasks.audit*": {"queue": "audit"},
     "withdraws.tasks.send*": {"queue": "gateway"},

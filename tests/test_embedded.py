@@ -1,7 +1,7 @@
 """The embedded servers' URLs are computed, never started, by the settings (peatio_mgmt.embedded)."""
 
-from peatio_mgmt.embedded import embedded_database_url, embedded_redis_url
-from peatio_mgmt.settings import database_from_url
+from peatio_mgmt.embedded import MAX_SOCKET_PATH, embedded_database_url, embedded_redis_url, redis_socket_path
+from peatio_mgmt.settings import celery_broker_from_url, database_from_url
 
 
 def test_database_url_points_at_the_data_directory_socket_when_no_server_ran(tmp_path):
@@ -22,9 +22,29 @@ def test_database_url_follows_the_socket_directory_of_the_running_server(tmp_pat
     assert database_from_url(embedded_database_url(tmp_path))["HOST"] == "/tmp/runtime-0/python_PostgresServer/ab12cd34ef"
 
 
-def test_redis_url_is_local_on_the_fixed_port_unless_overridden(tmp_path, monkeypatch):
-    monkeypatch.delenv("EMBEDDED_REDIS_PORT", raising=False)
-    assert embedded_redis_url(tmp_path) == "redis://127.0.0.1:6390/0"
+def test_redis_url_is_a_socket_in_the_checkout_so_two_checkouts_never_share_one(tmp_path):
+    assert embedded_redis_url(tmp_path) == f"unix://{tmp_path / 'redis' / 'redis.sock'}?db=0"
+    assert embedded_redis_url(tmp_path / "other") != embedded_redis_url(tmp_path)
 
-    monkeypatch.setenv("EMBEDDED_REDIS_PORT", "6401")
-    assert embedded_redis_url(tmp_path) == "redis://127.0.0.1:6401/0"
+
+def test_redis_socket_moves_to_tmp_when_the_checkout_path_is_too_long_for_a_socket(tmp_path):
+    deep = tmp_path / ("x" * 60) / ("y" * 60)
+
+    path = redis_socket_path(deep)
+
+    assert len(str(path)) <= MAX_SOCKET_PATH
+    assert path == redis_socket_path(deep) != redis_socket_path(tmp_path / ("x" * 60) / ("z" * 60))
+
+
+def test_a_socket_redis_url_becomes_kombus_socket_transport_and_tcp_urls_pass_through():
+    assert celery_broker_from_url("unix:///srv/var/redis/redis.sock?db=3") == "redis+socket:///srv/var/redis/redis.sock?virtual_host=3"
+    assert celery_broker_from_url("redis://10.0.0.5:6379/1") == "redis://10.0.0.5:6379/1"
+
+
+def test_a_given_database_url_is_parsed_into_the_connection_settings():
+    database = database_from_url("postgresql://peatio:s%40cret@db.internal:6432/ledger?sslmode=require")
+
+    assert (database["NAME"], database["USER"], database["PASSWORD"], database["HOST"], database["PORT"]) == (
+        "ledger", "peatio", "s@cret", "db.internal", "6432"
+    )
+    assert database["OPTIONS"] == {"sslmode": "require"}

@@ -5,7 +5,23 @@ import django.db.models.functions.datetime
 from django.conf import settings
 from django.db import migrations, models
 
-from peatio_mgmt.append_only import append_only
+# The audit trail is append-only, like the journal (ledger migration 0002).
+APPEND_ONLY = """
+CREATE FUNCTION audit_records_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'audit records are append-only: % refused', TG_OP
+        USING ERRCODE = 'integrity_constraint_violation';
+END;
+$$;
+CREATE TRIGGER audit_records_append_only BEFORE UPDATE OR DELETE ON audit_records
+    FOR EACH ROW EXECUTE FUNCTION audit_records_append_only();
+"""
+
+DROP_APPEND_ONLY = """
+DROP TRIGGER IF EXISTS audit_records_append_only ON audit_records;
+DROP FUNCTION IF EXISTS audit_records_append_only();
+"""
+
 
 class Migration(migrations.Migration):
 
@@ -56,5 +72,5 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['content_type', 'object_id'], name='audit_records_object')],
             },
         ),
-        append_only("audit_records", "audit records are append-only: % refused")  # like the journal,
+        migrations.RunSQL(APPEND_ONLY, DROP_APPEND_ONLY),
     ]

@@ -1,18 +1,8 @@
-"""The role groups and their permissions (operators.roles), with the custom permissions they use."""
+"""Kept for its place in the history. The role groups are not installed here but by post_migrate (operators.apps)
+from operators.roles, the one permission matrix, after every `migrate` and `flush`: a data migration can only
+freeze a copy of the matrix, which the next change of the matrix would contradict."""
 
 from django.db import migrations
-
-
-def install_roles(apps, schema_editor):
-    from operators.roles import install_roles
-
-    install_roles(apps)
-
-
-def remove_roles(apps, schema_editor):
-    from operators.roles import ROLES
-
-    apps.get_model("auth", "Group").objects.filter(name__in=ROLES).delete()
 
 
 class Migration(migrations.Migration):
@@ -25,4 +15,4 @@ class Migration(migrations.Migration):
         ("trades", "0001_initial"),
     ]
 
-    operations = [migrations.RunPython(install_roles, remove_roles)]
+    operations = []

@@ -22,7 +22,8 @@ from django.db import connection
 
 from ledger.books import books_check
 from ledger.selectors import account_mismatches
-from peatio_mgmt.celery import all_queues, app
+from peatio_mgmt.celery import app
+from tests.support import database_url
 from tests.withdraws.fake_bitcoind import FakeBitcoind
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,12 +134,6 @@ def node_btc(db, node):
 # --- PostgreSQL -------------------------------------------------------------------------------------------------
 
 
-def database_url() -> str:
-    """The test database (pytest-django's test_<name>), for the worker subprocesses and side connections."""
-    s = connection.settings_dict
-    return f"postgresql://{s['USER']}:{s['PASSWORD']}@{s['HOST'] or 'localhost'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
 @pytest.fixture
 def side_connection():
     """Another PostgreSQL session (autocommit): to hold row locks against the code under test and to terminate
@@ -165,7 +160,7 @@ def backends_waiting_on(side: psycopg.Connection, holder_pid: int) -> list[int]:
 
 
 class Worker:
-    """`celery -A peatio_mgmt worker` on every queue, solo pool, in its own process group, on the test database."""
+    """`celery -A peatio_mgmt worker` (no -Q: every declared queue), solo pool, in its own process group, on the test database."""
 
     def __init__(self, log: Path, redis_url: str | None = None):
         env = {**os.environ, "DATABASE_URL": database_url(), "PYTHONPATH": str(ROOT),
@@ -176,7 +171,7 @@ class Worker:
         with open(log, "ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "peatio_mgmt", "worker", "--pool", "solo", "--loglevel", "INFO",
-                 "--queues", ",".join(all_queues()), "--without-heartbeat", "--without-gossip", "--without-mingle"],
+                 "--without-heartbeat", "--without-gossip", "--without-mingle"],
                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )
 

@@ -2,11 +2,10 @@
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from importlib import import_module
 
 import pytest
-from django.apps import apps
 
+from ledger.chart import install_default_chart
 from ledger.models import ChartAccount, Operation
 from tests.factories import CoinFactory, CurrencyFactory, MemberFactory
 
@@ -42,7 +41,7 @@ def eth(db):
 def chart(db):
     """The default chart of accounts; a transactional test (transaction=True) flushes the migration's rows."""
     if not ChartAccount.objects.exists():
-        import_module("ledger.migrations.0002_chart_of_accounts_and_append_only_journal").install_chart(apps, None)
+        install_default_chart(ChartAccount)
 
 
 @pytest.fixture

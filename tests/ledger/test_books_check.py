@@ -18,6 +18,7 @@ from ledger.books import LAST_CHECK_KEY, books_check
 from ledger.models import AccountType, Transfer
 from ledger.services import Entry, Reference
 from tests.factories import MemberFactory, fund_member
+from tests.support import database_url
 from withdraws.models import Withdraw
 
 
@@ -217,8 +218,7 @@ def test_submitted_withdraw_without_its_lock_is_a_breach(member, usd):
 def test_command_outside_a_transaction_checks_in_one_snapshot_and_exits_zero():
     # A separate process sees the committed test database (migrated, chart installed) outside any transaction:
     # the path the hourly task and an operator's shell take.
-    db = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
+    env = {**os.environ, "DATABASE_URL": database_url()}
     result = subprocess.run([sys.executable, "manage.py", "check_ledger"], env=env, capture_output=True, text=True, timeout=120)
 
     assert result.returncode == 0, result.stderr

@@ -1,11 +1,11 @@
-import importlib
 import io
 
 import pytest
-from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from ledger.chart import install_default_chart
+from ledger.models import ChartAccount
 from operators.redis_store import redis_client
 from operators.roles import SUPERADMIN
 from operators.selectors import LEDGER_LAST_CHECK_KEY
@@ -37,8 +37,7 @@ def clean_redis():
 def chart_of_accounts():
     """The default chart for a transactional test: another transactional test's flush empties the rows the ledger's
     data migration installed (the role groups come back by themselves: operators re-installs them on post_migrate)."""
-    migration = importlib.import_module("ledger.migrations.0002_chart_of_accounts_and_append_only_journal")
-    migration.install_chart(django_apps, None)
+    install_default_chart(ChartAccount)
 
 
 def create_operator(role: str, email: str | None = None, password: str = PASSWORD):

@@ -60,3 +60,11 @@ def test_real_worker_and_beat_pay_a_quick_coin_withdraw(api, settings, capsys):
     assert elapsed < 30
     assert funds(member, btc) == (Decimal("0.95"), 0)
     assert_ledger_invariant()
+
+
+def test_every_routed_queue_is_declared_so_the_plain_worker_consumes_it():
+    routed = {route["queue"] for route in app.conf.task_routes.values()}
+
+    assert routed | {app.conf.task_default_queue} <= set(all_queues())
+    # What `celery -A peatio_mgmt worker` without -Q subscribes to: every declared queue.
+    assert set(app.amqp.queues.consume_from) == set(all_queues())
