@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from peatio_mgmt.health import healthz
+from peatio_mgmt.management_api import urls as management_api_urls
 from peatio_mgmt.metrics import metrics_view
 
 urlpatterns = [
@@ -10,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz),
     path("metrics", metrics_view),
-    # The routes of the apps' viewsets, the OpenAPI document, and 404 for any other path under the prefix.
-    path("api/v2/management/", include("peatio_mgmt.management_api.urls")),
+    # The routes of the apps' viewsets, the OpenAPI document, and 404 for any other path under the prefix: flat,
+    # each pattern with its whole path (no nested resolver per request).
+    *management_api_urls.urlpatterns,
 ]

@@ -154,8 +154,12 @@ class ManagementViewSet(ViewSetMixin, ManagementAPIView):
 
 
 def route(path: str, viewset: type[ManagementViewSet], verb: str, action: str):
-    """The URL pattern of one contract route (`path` under the prefix, one trailing slash tolerated)."""
-    return re_path(rf"^{re.escape(path)}/?\Z", viewset.as_view({verb: action}, route=path), name=path)
+    """The URL pattern of one contract route (`path` under the prefix, one trailing slash tolerated).
+
+    The pattern carries the whole path, prefix included: the routes are listed flat in the root URLconf (no
+    nested `include` resolvers to walk and no ResolverMatch to merge per level on every request).
+    """
+    return re_path(rf"^{re.escape(PREFIX[1:] + path)}/?\Z", viewset.as_view({verb: action}, route=path), name=path)
 
 
 def served_routes() -> list[tuple[str, str, str]]:
