@@ -17,7 +17,9 @@ from urllib.parse import parse_qsl
 
 from django.db import OperationalError, transaction
 from django.urls import re_path
+from django.utils.datastructures import MultiValueDict
 from psycopg import errors as pg_errors
+from rest_framework.request import Empty, Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSetMixin
@@ -36,8 +38,32 @@ MAX_BODY = 1024 * 1024
 VERBS = ("POST", "PUT", "DELETE")
 
 
+class ManagementRequest(Request):
+    """DRF's Request whose `data` is the one parser's answer on the verified claims.
+
+    The body was read and parsed once, by the authentication (`jws.parse_token`); DRF's generic path to `data`
+    (a stream over the body, parser negotiation, the form-data checks) would only feed a parser that ignores it.
+    """
+
+    def _load_data_and_files(self):
+        if self._data is Empty:
+            parser = self.negotiator.select_parser(self, self.parsers)
+            try:
+                data = parser.parse(None, parser.media_type, self.parser_context)
+            except Exception:
+                self._data = self._full_data = {}  # as DRF does: a failed parse is not repeated by a later read
+                self._files = MultiValueDict()
+                raise
+            self._data = self._full_data = data
+            self._files = MultiValueDict()
+
+
 class ManagementAPIView(APIView):
-    """What every answer under the prefix shares: one renderer, one exception handler, one log line."""
+    """What every answer under the prefix shares: one renderer, one exception handler, one log line.
+
+    The policies (parsers, authenticators, permissions, negotiation, renderers) are instantiated once per class,
+    not on every request: they are stateless (`__init_subclass__` builds them from the `*_classes` attributes).
+    """
 
     authentication_classes = ()
     permission_classes = ()
@@ -48,6 +74,42 @@ class ManagementAPIView(APIView):
     versioning_class = None
     route: str = "-"  # the contract's route path, given by urls.py
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._build_policies()
+
+    @classmethod
+    def _build_policies(cls) -> None:
+        cls._parsers = tuple(parser() for parser in cls.parser_classes)
+        cls._authenticators = tuple(authentication() for authentication in cls.authentication_classes)
+        cls._permissions = tuple(permission() for permission in cls.permission_classes)
+        cls._renderers = tuple(renderer() for renderer in cls.renderer_classes)
+        cls._throttles = tuple(throttle() for throttle in cls.throttle_classes)
+        cls._negotiator = cls.content_negotiation_class()
+
+    def get_parsers(self):
+        return self._parsers
+
+    def get_authenticators(self):
+        return self._authenticators
+
+    def get_permissions(self):
+        return self._permissions
+
+    def get_renderers(self):
+        return self._renderers
+
+    def get_throttles(self):
+        return self._throttles
+
+    def get_content_negotiator(self):
+        return self._negotiator
+
+    def initialize_request(self, request, *args, **kwargs) -> ManagementRequest:
+        return ManagementRequest(request, parsers=self._parsers, authenticators=self._authenticators,
+                                 negotiator=self._negotiator,
+                                 parser_context={"view": self, "args": args, "kwargs": kwargs})
+
     @property
     def default_response_headers(self) -> dict:
         return {}
@@ -55,17 +117,18 @@ class ManagementAPIView(APIView):
     def dispatch(self, request, *args, **kwargs):
         """APIView.dispatch, plus: a transaction aborted by the database runs once more; HEAD gets no body."""
         started = time.perf_counter()
+        method = request.method
         self.args, self.kwargs = args, kwargs
         request = self.initialize_request(request, *args, **kwargs)
         self.request = request
         self.headers = {}
         try:
             self.initial(request, *args, **kwargs)
-            response = self.run_action(getattr(self, request.method.lower()), request, *args, **kwargs)
+            response = self.run_action(getattr(self, method.lower()), request, *args, **kwargs)
         except Exception as exc:
             response = self.handle_exception(exc)
         response = self.finalize_response(request, response, *args, **kwargs)
-        if request.method == "HEAD":
+        if method == "HEAD":
             response.render()
             response.content = b""
         response._has_been_logged = True  # the line below says it all: no second "django.request" line per 4xx
@@ -98,6 +161,9 @@ class ManagementAPIView(APIView):
             return handler(request, *args, **kwargs)
 
 
+ManagementAPIView._build_policies()
+
+
 class UnknownRoute(ManagementAPIView):
     """Any path under the prefix that is not a route, whatever the verb."""
 
@@ -117,10 +183,16 @@ class ManagementViewSet(ViewSetMixin, ManagementAPIView):
     def scope(self) -> str:
         return self.scopes[self.action]
 
+    def initialize_request(self, request, *args, **kwargs) -> ManagementRequest:
+        """ViewSetMixin.initialize_request: the action of the request's method."""
+        method = request.method.lower()
+        self.action = "metadata" if method == "options" else self.action_map.get(method)
+        return ManagementAPIView.initialize_request(self, request, *args, **kwargs)
+
     def initial(self, request, *args, **kwargs):
         http = request._request
         http.metrics_route = PREFIX + self.route  # peatio_mgmt.metrics: one label per route
-        method = request.method
+        method = http.method
         if method not in VERBS:
             raise Refusal(405, "Only POST, PUT, and DELETE verbs are allowed.")
         if self.action is None:
