@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.response import Response
 
 from deposits import selectors, services
 from deposits.models import Deposit, DepositState
@@ -12,6 +11,7 @@ from ledger.models import CurrencyType
 from ledger.selectors import member_named
 from peatio_mgmt.idempotency import request_digest
 from peatio_mgmt.management_api.fields import AmountField, CurrencyCode, ExactDecimal, Limit, Page, String, TimeField, amount, iso_time
+from peatio_mgmt.management_api.response import Response
 from peatio_mgmt.management_api.serializers import Entity, Params
 from peatio_mgmt.management_api.views import ManagementViewSet
 

@@ -2,11 +2,11 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.response import Response
 
 from ledger.selectors import member_balance
 from peatio_mgmt.errors import RecordNotFound
 from peatio_mgmt.management_api.fields import AmountField, CurrencyCode, String, amount
+from peatio_mgmt.management_api.response import Response
 from peatio_mgmt.management_api.serializers import Entity, Params
 from peatio_mgmt.management_api.views import ManagementViewSet
 

@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.response import Response
 
 from ledger import selectors, services
 from ledger.models import AccountType
 from peatio_mgmt.management_api.fields import (AmountField, ChartCode, CurrencyCode, ExactDecimal, Integer, Limit, Page,
                                                String, TimeField, amount, iso_time)
+from peatio_mgmt.management_api.response import Response
 from peatio_mgmt.management_api.serializers import Entity, ExactlyOneOf, Params
 from peatio_mgmt.management_api.views import ManagementViewSet
 

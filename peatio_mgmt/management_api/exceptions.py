@@ -11,9 +11,9 @@ import logging
 
 from django.db import transaction
 from rest_framework.exceptions import APIException
-from rest_framework.response import Response
 
 from peatio_mgmt.errors import BusinessRuleError, RecordNotFound
+from peatio_mgmt.management_api.response import Response
 from peatio_mgmt.management_api.serializers import ParameterError
 
 logger = logging.getLogger("peatio_mgmt.management_api")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from rest_framework.pagination import BasePagination
-from rest_framework.response import Response
 
 from peatio_mgmt.management_api.fields import INT64
+from peatio_mgmt.management_api.response import Response
 
 
 class PagePagination(BasePagination):

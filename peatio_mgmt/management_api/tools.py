@@ -4,8 +4,8 @@ import time
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.response import Response
 
+from peatio_mgmt.management_api.response import Response
 from peatio_mgmt.management_api.views import ManagementViewSet
 
 

@@ -20,7 +20,6 @@ from django.urls import re_path
 from django.utils.datastructures import MultiValueDict
 from psycopg import errors as pg_errors
 from rest_framework.request import Empty, Request
-from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSetMixin
 
@@ -30,6 +29,7 @@ from peatio_mgmt.management_api.pagination import PagePagination
 from peatio_mgmt.management_api.parsers import JWSDataParser
 from peatio_mgmt.management_api.permissions import FreshToken, MandatorySigners
 from peatio_mgmt.management_api.renderers import FixedNegotiation, JSONRenderer
+from peatio_mgmt.management_api.response import Response
 
 logger = logging.getLogger("peatio_mgmt.management_api")
 
