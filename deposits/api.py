@@ -83,13 +83,13 @@ class DepositViewSet(ManagementViewSet):
         values = self.validated(DepositListParams)
         deposits = selectors.deposit_list(member=member_named(values["uid"]), currency=values["currency"],
                                           state=values["state"])
-        return self.paginated(deposits, lambda rows: DepositSerializer(rows, many=True).data)
+        return self.paginated(deposits, lambda rows: DepositSerializer.represent_many(rows))
 
     @extend_schema(request=DepositGetParams, responses={201: DepositSerializer})
     def get_by_tid(self, request):
         """One deposit by its exact tid."""
         values = self.validated(DepositGetParams)
-        return Response(DepositSerializer(selectors.deposit_get_by_tid(values["tid"])).data, status=201)
+        return Response(DepositSerializer.represent(selectors.deposit_get_by_tid(values["tid"])), status=201)
 
     @extend_schema(request=DepositNewParams, responses={201: DepositSerializer})
     def new(self, request):
@@ -99,10 +99,10 @@ class DepositViewSet(ManagementViewSet):
             uid=values["uid"], currency=values["currency"], amount=values["amount"], tid=values["tid"] or None,
             accept=values["state"] == DepositState.ACCEPTED, request_digest=request_digest(values),
         )
-        return Response(DepositSerializer(deposit).data, status=201)
+        return Response(DepositSerializer.represent(deposit), status=201)
 
     @extend_schema(request=DepositStateParams, responses={200: DepositSerializer})
     def state(self, request):
         """Accept or cancel a submitted fiat deposit."""
         values = self.validated(DepositStateParams)
-        return Response(DepositSerializer(services.deposit_set_state(tid=values["tid"], state=values["state"])).data)
+        return Response(DepositSerializer.represent(services.deposit_set_state(tid=values["tid"], state=values["state"])))

@@ -84,13 +84,13 @@ class WithdrawViewSet(ManagementViewSet):
         values = self.validated(WithdrawListParams)
         withdraws = selectors.withdraw_list(member=member_named(values["uid"]), currency=values["currency"],
                                             state=values["state"])
-        return self.paginated(withdraws, lambda rows: WithdrawSerializer(rows, many=True).data)
+        return self.paginated(withdraws, lambda rows: WithdrawSerializer.represent_many(rows))
 
     @extend_schema(request=WithdrawGetParams, responses={201: WithdrawSerializer})
     def get_by_tid(self, request):
         """One withdraw by its exact tid."""
         values = self.validated(WithdrawGetParams)
-        return Response(WithdrawSerializer(selectors.withdraw_get_by_tid(values["tid"])).data, status=201)
+        return Response(WithdrawSerializer.represent(selectors.withdraw_get_by_tid(values["tid"])), status=201)
 
     @extend_schema(request=WithdrawNewParams, responses={201: WithdrawSerializer})
     def new(self, request):
@@ -100,10 +100,10 @@ class WithdrawViewSet(ManagementViewSet):
             uid=values["uid"], currency=values["currency"], amount=values["amount"], rid=values["rid"],
             tid=values["tid"] or None, process=values["action"] == "process", request_digest=request_digest(values),
         )
-        return Response(WithdrawSerializer(withdraw).data, status=201)
+        return Response(WithdrawSerializer.represent(withdraw), status=201)
 
     @extend_schema(request=WithdrawActionParams, responses={200: WithdrawSerializer})
     def apply_action(self, request):
         """Process or cancel a withdraw."""
         values = self.validated(WithdrawActionParams)
-        return Response(WithdrawSerializer(services.withdraw_action(tid=values["tid"], action=values["action"])).data)
+        return Response(WithdrawSerializer.represent(services.withdraw_action(tid=values["tid"], action=values["action"])))

@@ -39,4 +39,4 @@ class AccountViewSet(ManagementViewSet):
         found = member_balance(uid=values["uid"], currency=values["currency"])
         if found is None:
             raise RecordNotFound()
-        return Response(BalanceSerializer(found).data, status=201)
+        return Response(BalanceSerializer.represent(found), status=201)

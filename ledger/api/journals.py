@@ -102,7 +102,7 @@ class JournalViewSet(ManagementViewSet):
             time_from=epoch_time(values["time_from"]),
             time_to=epoch_time(values["time_to"]),
         )
-        return self.paginated(ids, lambda page: OperationSerializer(selectors.operations_by_id(page), many=True).data)
+        return self.paginated(ids, lambda page: OperationSerializer.represent_many(selectors.operations_by_id(page)))
 
     def new(self, request):
         values = self.validated(self.new_params)
@@ -110,7 +110,7 @@ class JournalViewSet(ManagementViewSet):
         operation = services.operation_post(
             account=values["code"], currency=values["currency"], side=side, amount=values[side], uid=values.get("uid"),
         )
-        return Response(OperationSerializer(selectors.operation_get(operation.pk)).data, status=201)
+        return Response(OperationSerializer.represent(selectors.operation_get(operation.pk)), status=201)
 
 
 def documented(name: str, **schema):

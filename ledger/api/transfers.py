@@ -78,4 +78,4 @@ class TransferViewSet(ManagementViewSet):
             for op in values["operations"]
         ]
         created = services.transfer_create(key=values["key"], kind=values["kind"], desc=values["desc"], legs=legs)
-        return Response(TransferSerializer(created).data, status=201)
+        return Response(TransferSerializer.represent(created), status=201)

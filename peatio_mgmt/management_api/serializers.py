@@ -76,10 +76,13 @@ class Params(serializers.Serializer):
 
     @classmethod
     def validate_data(cls, data: Any) -> dict:
-        """Typed values by name (None where absent without default); raises ParameterError."""
-        serializer = cls(data=data)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
+        """Typed values by name (None where absent without default); raises ParameterError.
+
+        `run_validation` of one instance per class: it keeps no state on the serializer (it reads the declared
+        fields, shared by every instance anyway), so no serializer is built and bound per request. `is_valid`
+        would only store the same values on a fresh instance; its errors are never DRF's here (ParameterError).
+        """
+        return _shared(cls).run_validation(data)
 
     def run_validation(self, data=empty) -> dict:
         data = data if isinstance(data, Mapping) else {}
@@ -112,8 +115,24 @@ class Params(serializers.Serializer):
         return self.parse_members(raw, name, errors)
 
 
+class EntityList(serializers.ListSerializer):
+    """`SomeEntity(many=True)`: `data` is the list of representations itself (no ReturnList copy)."""
+
+    @property
+    def data(self) -> list:
+        return self.to_representation(self.instance)
+
+
 class Entity(serializers.Serializer):
-    """An output serializer: declared fields for the document, `render(instance)` for the answer."""
+    """An output serializer: declared fields for the document, `render(instance)` for the answer.
+
+    `represent(instance)` / `represent_many(rows)`: `to_representation` of one instance per class (it keeps no
+    state), so an answer builds no serializer per request; `data` is the representation itself (no ReturnDict
+    copy). Both give exactly `Entity(instance).data`.
+    """
+
+    class Meta:
+        list_serializer_class = EntityList
 
     @staticmethod
     def render(instance) -> dict:
@@ -122,5 +141,27 @@ class Entity(serializers.Serializer):
     def to_representation(self, instance):
         return self.render(instance)
 
+    @property
+    def data(self) -> dict:
+        return self.to_representation(self.instance)
 
-__all__ = ["Entity", "ExactlyOneOf", "Invalid", "ParameterError", "Params", "ParamsList"]
+    @classmethod
+    def represent(cls, instance) -> dict:
+        return _shared(cls).to_representation(instance)
+
+    @classmethod
+    def represent_many(cls, rows) -> list:
+        return _shared(cls, many=True).to_representation(rows)
+
+
+def _shared(cls: type[serializers.BaseSerializer], many: bool = False) -> serializers.BaseSerializer:
+    """The one instance of a stateless serializer class (`many`: its list serializer), built on first use."""
+    name = "_shared_many" if many else "_shared_one"
+    instance = cls.__dict__.get(name)  # the class's own, not a base class's
+    if instance is None:
+        instance = cls(many=True) if many else cls()
+        setattr(cls, name, instance)
+    return instance
+
+
+__all__ = ["Entity", "EntityList", "ExactlyOneOf", "Invalid", "ParameterError", "Params", "ParamsList"]
