@@ -114,6 +114,27 @@ class ManagementAPIView(APIView):
     def default_response_headers(self) -> dict:
         return {}
 
+    def initial(self, request, *args, **kwargs):
+        """APIView.initial with this API's fixed policies, in DRF's order: the negotiator's answer (no format
+        suffix), the version (none configured), authentication, permissions, throttles (none configured)."""
+        self.format_kwarg = None
+        request.accepted_renderer, request.accepted_media_type = self._negotiator.select_renderer(
+            request, self._renderers)
+        if self.versioning_class is None:
+            request.version = request.versioning_scheme = None
+        else:
+            request.version, request.versioning_scheme = self.determine_version(request, *args, **kwargs)
+        self.perform_authentication(request)
+        self.check_permissions(request)
+        if self._throttles:
+            self.check_throttles(request)
+
+    def perform_authentication(self, request):
+        """`request.user`, as DRF does, without its test "authenticated yet?": `hasattr(request, "_user")` fails
+        through Request.__getattr__ (two AttributeErrors raised and caught on every request)."""
+        if "_user" not in request.__dict__:
+            request._authenticate()
+
     def dispatch(self, request, *args, **kwargs):
         """APIView.dispatch, plus: a transaction aborted by the database runs once more; HEAD gets no body."""
         started = time.perf_counter()
