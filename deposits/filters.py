@@ -4,15 +4,14 @@ The values are already typed and resolved (a Member, a Currency, a state of the 
 them through without a second look-up; None or "" means no filter (§1.7).
 """
 
-import django_filters
-
 from deposits.models import Deposit
+from peatio_mgmt.management_api.filters import ParamsFilterSet, ValueFilter
 
 
-class DepositFilter(django_filters.FilterSet):
-    member = django_filters.Filter()
-    currency = django_filters.Filter()
-    state = django_filters.Filter()
+class DepositFilter(ParamsFilterSet):
+    member = ValueFilter()
+    currency = ValueFilter()
+    state = ValueFilter()
 
     class Meta:
         model = Deposit

@@ -6,17 +6,16 @@ reference_type is always lowercase, so comparing it with the lowercased filter i
 (type, reference_type, id) index (UPPER()/ILIKE would not). None or "" means no filter (§1.7).
 """
 
-import django_filters
-
 from ledger.models import Operation
+from peatio_mgmt.management_api.filters import ParamsFilterSet, ValueFilter
 
 
-class OperationFilter(django_filters.FilterSet):
-    currency = django_filters.Filter()
-    member = django_filters.Filter()
-    reference_type = django_filters.Filter(method="lowercase")
-    time_from = django_filters.Filter(field_name="created_at", lookup_expr="gte")
-    time_to = django_filters.Filter(field_name="created_at", lookup_expr="lt")
+class OperationFilter(ParamsFilterSet):
+    currency = ValueFilter()
+    member = ValueFilter()
+    reference_type = ValueFilter(method="lowercase")
+    time_from = ValueFilter(field_name="created_at", lookup_expr="gte")
+    time_to = ValueFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Operation

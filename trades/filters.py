@@ -1,14 +1,14 @@
 """The filters of POST /trades (management-api.md §4.21), fed with the route's validated parameters."""
 
-import django_filters
 from django.db.models import Q
 
+from peatio_mgmt.management_api.filters import ParamsFilterSet, ValueFilter
 from trades.models import Trade
 
 
-class TradeFilter(django_filters.FilterSet):
-    market = django_filters.Filter(field_name="market_id")
-    member = django_filters.Filter(method="seller_or_buyer")
+class TradeFilter(ParamsFilterSet):
+    market = ValueFilter(field_name="market_id")
+    member = ValueFilter(method="seller_or_buyer")
 
     class Meta:
         model = Trade
