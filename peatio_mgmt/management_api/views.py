@@ -149,8 +149,8 @@ class ManagementAPIView(APIView):
         except Exception as exc:
             response = self.handle_exception(exc)
         response = self.finalize_response(request, response, *args, **kwargs)
+        response.render()  # what Django's handler does next (a no-op there once rendered)
         if method == "HEAD":
-            response.render()
             response.content = b""
         response._has_been_logged = True  # the line below says it all: no second "django.request" line per 4xx
         signers = request.__dict__.get("_user")
@@ -160,8 +160,23 @@ class ManagementAPIView(APIView):
             self.route, response.status_code, ",".join(sorted(signers.kids)) if signers else "-",
             (time.perf_counter() - started) * 1000, f" reason={reason!r}" if reason else "",
         )
-        self.response = response
+        self.release(request, response)
         return response
+
+    def release(self, request, response) -> None:
+        """Break the reference cycles of DRF's request cycle once the answer is rendered.
+
+        The view, its Request (parser context: view, request) and its Response (renderer context: view, request,
+        response) point at each other, and a viewset's action is bound on the view itself: left in place, the
+        request's objects are not freed by reference counting but wait for the cyclic garbage collector (68
+        objects of cyclic garbage per /timestamp request instead of the hand-written gate's 40; with the cycles
+        broken, 37). Nothing reads these contexts after rendering.
+        """
+        request.parser_context.clear()
+        if getattr(response, "renderer_context", None):
+            response.renderer_context.clear()
+        for verb in getattr(self, "action_map", ()):
+            self.__dict__.pop(verb, None)  # the action bound by ViewSetMixin.as_view: view -> method -> view
 
     def run_action(self, handler, request, *args, **kwargs) -> Response:
         """Call the action; call it once more when PostgreSQL aborted its transaction to break a deadlock.
