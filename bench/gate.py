@@ -1,6 +1,6 @@
 """Throughput of the management API gate against a bare Django view that only verifies the same signatures.
 
-    DATABASE_URL=... REDIS_URL=... python bench/gate.py [--duration 10] [--connections 8]
+    DATABASE_URL=... REDIS_URL=... python bench/gate.py [--duration 10] [--connections 8] [--before CHECKOUT]
 
 Starts two gunicorn servers (2 sync workers each, loopback, free ports): peatio_mgmt.wsgi with a generated
 configuration of two RS256 keys (both mandatory, verify_jti off so a fixed pre-signed body can be replayed), and
@@ -32,6 +32,8 @@ os.environ.setdefault("PEATIO_DEV_DEFAULTS", "1")
 
 KIDS = ("bench-1", "bench-2")
 MEMBER_UID = "UBENCH00001"
+LIST_ROWS = 1000
+BODIES_LUA = ROOT / "bench" / "http_bodies.lua"
 
 
 def free_port() -> int:
@@ -68,15 +70,17 @@ def prepare_database() -> None:
     member, created = Member.objects.get_or_create(uid=MEMBER_UID, defaults={"email": "bench@example.com", "level": 3})
     if created:
         fund_member(member, usd, "1000.85")
+        for _ in range(LIST_ROWS - 1):  # the member's /liabilities list: a full page of LIST_ROWS postings
+            fund_member(member, usd, "0.01")
 
 
-def start(app: str, port: int, env: dict, log: Path) -> subprocess.Popen:
+def start(app: str, port: int, env: dict, log: Path, checkout: Path = ROOT) -> subprocess.Popen:
     command = [sys.executable, "-m", "gunicorn", app, "--workers", "2", "--worker-class", "sync",
-               "--bind", f"127.0.0.1:{port}", "--chdir", str(ROOT)]
-    # gunicorn also reads the repo's gunicorn.conf.py from ROOT: no worker recycling during a measurement (a new
-    # worker would restart the CPU counters read below).
-    env = {**env, "GUNICORN_MAX_REQUESTS": "0"}
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
+               "--bind", f"127.0.0.1:{port}", "--chdir", str(checkout)]
+    # gunicorn also reads the checkout's gunicorn.conf.py: no worker recycling during a measurement (a new worker
+    # would restart the CPU counters read below). PYTHONPATH first: the checkout's code, not the installed one.
+    env = {**env, "GUNICORN_MAX_REQUESTS": "0", "PYTHONPATH": str(checkout)}
+    return subprocess.Popen(command, cwd=checkout, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
 
 
 def wait_ready(url: str, body: str, deadline: float = 30) -> None:
@@ -103,19 +107,30 @@ def server_cpu_seconds(server: subprocess.Popen) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def run_wrk(url: str, body: str, duration: int, connections: int, directory: Path) -> tuple[float, int]:
-    script = directory / "post.lua"
-    script.write_text(
-        'wrk.method = "POST"\n'
-        'wrk.headers["Content-Type"] = "application/json"\n'
-        f"wrk.body = {json.dumps(body)}\n"
-    )
-    output = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "-s", str(script), url],
-                            capture_output=True, text=True, check=True).stdout
+def run_wrk(url: str, bodies: Path, duration: int, connections: int) -> tuple[float, int]:
+    """wrk posting the lines of `bodies` (bench/http_bodies.lua): one replayed body, or unique ones."""
+    output = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "-s", str(BODIES_LUA), url, "--",
+                             str(bodies), "2"], capture_output=True, text=True, check=True).stdout
     if "Non-2xx" in output:
         raise RuntimeError(f"{url}: error responses during the run\n{output}")
     requests = int(re.search(r"([0-9]+) requests in", output).group(1))
     return float(re.search(r"Requests/sec:\s+([0-9.]+)", output).group(1)), requests
+
+
+def write_bodies(path: Path, bodies: list[str]) -> Path:
+    path.write_text("".join(body + "\n" for body in bodies))
+    return path
+
+
+def transfer_bodies(signers: list, keys: range) -> list[str]:
+    """POST /transfers/new bodies with unique keys: 0.01 usd from the member to the revenue account 301."""
+    from peatio_mgmt.management_api.signing import sign
+
+    now = int(time.time())
+    operation = {"currency": "usd", "amount": "0.01", "account_src": {"code": 201, "uid": MEMBER_UID},
+                 "account_dst": {"code": 301}}
+    return [json.dumps(sign({"iat": now, "exp": now + 3600, "data": {"key": key, "kind": "bench", "operations": [operation]}},
+                            signers)) for key in keys]
 
 
 def main() -> None:
@@ -123,6 +138,9 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=5, help="seconds per measured run")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved runs per target; the best one counts")
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--before", type=Path, help="a second checkout (e.g. a git worktree of an older commit) "
+                        "served beside this one, its figures printed side by side")
+    parser.add_argument("--transfers", type=int, default=4000, help="unique /transfers/new bodies per server")
     args = parser.parse_args()
 
     directory = Path(tempfile.mkdtemp(prefix="bench-gate-"))
@@ -133,48 +151,70 @@ def main() -> None:
     from peatio_mgmt.management_api.signing import sign
 
     now = int(time.time())
-    timestamp_body = json.dumps(sign({"iat": now, "data": {}}, signers))
-    balance_body = json.dumps(sign({"iat": now, "data": {"uid": MEMBER_UID, "currency": "usd"}}, signers))
+    fixed = {
+        "timestamp": sign({"iat": now, "data": {}}, signers),
+        "accounts/balance": sign({"iat": now, "data": {"uid": MEMBER_UID, "currency": "usd"}}, signers),
+        "liabilities": sign({"iat": now, "data": {"uid": MEMBER_UID, "limit": LIST_ROWS}}, signers),
+    }
+    files = {path: write_bodies(directory / f"{path.replace('/', '_')}.txt", [json.dumps(body)])
+             for path, body in fixed.items()}
+    checkouts = {"after": ROOT} | ({"before": args.before.resolve()} if args.before else {})
+    key_base = time.time_ns() // 1000  # unique transfer keys across runs of the bench on the same database
+    for index, side in enumerate(checkouts):
+        keys = range(key_base + index * args.transfers, key_base + (index + 1) * args.transfers)
+        files[f"transfers/new {side}"] = write_bodies(directory / f"transfers_{side}.txt", transfer_bodies(signers, keys))
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    gate_port, bare_port = free_port(), free_port()
-    servers = [start("peatio_mgmt.wsgi:application", gate_port, env, directory / "gate.log"),
-               start("bench.bare_wsgi:application", bare_port, env, directory / "bare.log")]
+    env = dict(os.environ)
+    servers, urls = {}, {}
+    for side, checkout in checkouts.items():
+        port = free_port()
+        servers[side] = start("peatio_mgmt.wsgi:application", port, env, directory / f"{side}.log", checkout)
+        urls[side] = f"http://127.0.0.1:{port}/api/v2/management/"
+    bare_port = free_port()
+    servers["bare"] = start("bench.bare_wsgi:application", bare_port, env, directory / "bare.log")
+    bare_url = f"http://127.0.0.1:{bare_port}/bare"
     try:
-        gate_url = f"http://127.0.0.1:{gate_port}/api/v2/management/"
-        bare_url = f"http://127.0.0.1:{bare_port}/bare"
-        wait_ready(gate_url + "timestamp", timestamp_body)
-        wait_ready(gate_url + "accounts/balance", balance_body)
-        wait_ready(bare_url, timestamp_body)
-        gate_server, bare_server = servers
-        targets = [("bare view", bare_url, timestamp_body, bare_server),
-                   ("POST /timestamp", gate_url + "timestamp", timestamp_body, gate_server),
-                   ("POST /accounts/balance", gate_url + "accounts/balance", balance_body, gate_server)]
-        for name, url, body, _ in targets:
-            run_wrk(url, body, 2, args.connections, directory)  # warm-up: connections, imports, caches
+        for side in checkouts:
+            wait_ready(urls[side] + "timestamp", json.dumps(fixed["timestamp"]))
+        wait_ready(bare_url, json.dumps(fixed["timestamp"]))
+        # (row, side, url, bodies file, server); transfers last in a round: their bodies are used up, not replayed.
+        targets = [("bare view", "bare", bare_url, files["timestamp"], servers["bare"])]
+        for path in ("timestamp", "accounts/balance", "liabilities"):
+            targets += [(f"POST /{path}", side, urls[side] + path, files[path], servers[side]) for side in checkouts]
+        transfers = [("POST /transfers/new", side, urls[side] + "transfers/new", files[f"transfers/new {side}"],
+                      servers[side]) for side in checkouts]
+        for _, _, url, bodies, _ in targets:
+            run_wrk(url, bodies, 1, args.connections)  # warm-up: connections, imports, caches
         # Interleaved rounds, best run per target: on a shared machine a neighbour's burst hits one run, not all.
         # The workers' CPU time per request is measured too: it does not depend on what the neighbours do.
-        runs = {name: [] for name, *_ in targets}
-        cpu = {name: [] for name, *_ in targets}
-        for _ in range(args.rounds):
-            for name, url, body, server in targets:
+        runs, cpu = {}, {}
+        for round_ in range(args.rounds):
+            for name, side, url, bodies, server in targets + (transfers if round_ == 0 else []):
                 before = server_cpu_seconds(server)
-                rate, requests = run_wrk(url, body, args.duration, args.connections, directory)
-                runs[name].append(rate)
-                cpu[name].append((server_cpu_seconds(server) - before) / requests * 1e6)
-        rates = {name: max(values) for name, values in runs.items()}
-        cpu_per_request = {name: min(values) for name, values in cpu.items()}
-        for name, rate in rates.items():
-            print(f"{name:24} {rate:10.1f} requests/s   {cpu_per_request[name]:7.0f} us CPU/request   "
-                  f"(runs: {', '.join(f'{r:.0f}' for r in runs[name])})")
-        ratio = rates["POST /timestamp"] / rates["bare view"]
-        cpu_ratio = cpu_per_request["bare view"] / cpu_per_request["POST /timestamp"]
-        print(f"{'timestamp / bare':24} {ratio:10.1%} by requests/s, {cpu_ratio:.1%} by worker CPU per request "
-              "(target >= 85%)")
+                rate, requests = run_wrk(url, bodies, args.duration, args.connections)
+                if name == "POST /transfers/new" and requests > args.transfers:
+                    raise RuntimeError(f"{side}: {requests} transfers sent, only {args.transfers} unique bodies")
+                runs.setdefault((name, side), []).append(rate)
+                cpu.setdefault((name, side), []).append((server_cpu_seconds(server) - before) / requests * 1e6)
+        rates = {key: max(values) for key, values in runs.items()}
+        cpu_per_request = {key: min(values) for key, values in cpu.items()}
+        print(f"{'target':26} {'side':7} {'requests/s':>11} {'us CPU/request':>15}   runs (requests/s)")
+        for (name, side), rate in rates.items():
+            print(f"{name:26} {side:7} {rate:11.1f} {cpu_per_request[(name, side)]:15.0f}   "
+                  f"{', '.join(f'{r:.0f}' for r in runs[(name, side)])}")
+        if args.before:
+            print(f"\n{'worker CPU per request':26} {'before':>8} {'after':>8} {'after/before':>13}")
+            for name in dict.fromkeys(name for name, side in cpu_per_request if side == "after"):
+                before, after = cpu_per_request[(name, "before")], cpu_per_request[(name, "after")]
+                print(f"{name:26} {before:8.0f} {after:8.0f} {after / before:13.1%}")
+        for side in checkouts:
+            ratio = rates[("POST /timestamp", side)] / rates[("bare view", "bare")]
+            cpu_ratio = cpu_per_request[("bare view", "bare")] / cpu_per_request[("POST /timestamp", side)]
+            print(f"RATIO timestamp_vs_bare_jwt_view {side}: {ratio:.2f} by requests/s, {cpu_ratio:.2f} by worker CPU")
     finally:
-        for server in servers:
+        for server in servers.values():
             server.terminate()
-        for server in servers:
+        for server in servers.values():
             server.wait(timeout=30)
 
 

@@ -7,7 +7,7 @@ migrates it and fills it with INSERT … SELECT generate_series: ~1,000 members,
 four types (70 % member liabilities) made by deposits, withdraws and transfers. The first member is "heavy": half
 the liability postings of the oldest tenth of the journal (~35,000) are his, none later — the case where a
 planner walking the primary key backwards for "newest first" would read most of the table. The member postings have no
-balances behind them (only reads are measured). Then it times the routes in-process through the API's dispatch
+balances behind them (only reads are measured). Then it times the routes in-process through the journal viewsets' list action
 (parameter parsing, look-ups, the queries, rendering, JSON encoding — everything but the JWS gate and HTTP),
 prints p50/p95 in ms per case and the EXPLAIN ANALYZE of the list queries (ids of the page, rows by id, COUNT).
 """
@@ -102,24 +102,27 @@ def fill(rows: int, members: int, refill: bool) -> None:
 
 
 def measure(route_path: str, make_data, runs: int) -> tuple[float, float, int]:
-    from peatio_mgmt.management_api.dispatch import dispatch
-    from peatio_mgmt.management_api.render import to_json
-    from peatio_mgmt.management_api.routes import ROUTES
+    """The journal viewset's `list` action on `data` (parameters, query, rendering), without the JWS."""
+    from types import SimpleNamespace
 
-    route = ROUTES[route_path]
+    from ledger.api import journals
+    from peatio_mgmt.management_api.renderers import to_json
+
+    viewset = getattr(journals, f"{route_path[:-1].title() if route_path != 'liabilities' else 'Liability'}ViewSet")
     timings = []
     for i in range(runs + 3):
-        data = make_data()
+        view = viewset()
+        view.request = SimpleNamespace(data=make_data())
         started = time.perf_counter()
-        outcome = dispatch(route, data)
-        to_json(outcome.body)
+        response = view.list(view.request)
+        to_json(response.data)
         elapsed = (time.perf_counter() - started) * 1000
-        assert outcome.status == 201, (outcome.status, outcome.body)
+        assert response.status_code == 201, (response.status_code, response.data)
         if i >= 3:  # warm-up runs are not counted
             timings.append(elapsed)
     timings.sort()
     p95 = timings[min(len(timings) - 1, int(round(0.95 * len(timings))) - 1)]
-    return statistics.median(timings), p95, len(outcome.body)
+    return statistics.median(timings), p95, len(response.data)
 
 
 def main() -> None:
@@ -167,7 +170,7 @@ def main() -> None:
         ("expenses", "time_from/time_to (one day), limit 100",
          lambda: {"time_from": 1736000000, "time_to": 1736086400}),
     ]
-    print(f"\n{'route':<13} {'case':<40} {'rows':>6} {'p50 ms':>8} {'p95 ms':>8}   ({args.runs} runs, in-process dispatch)")
+    print(f"\n{'route':<13} {'case':<40} {'rows':>6} {'p50 ms':>8} {'p95 ms':>8}   ({args.runs} runs, in-process list action)")
     for route, label, make_data in cases:
         p50, p95, count = measure(route, make_data, args.runs)
         print(f"{route:<13} {label:<40} {count:>6} {p50:>8.2f} {p95:>8.2f}")

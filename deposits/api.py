@@ -1,82 +1,108 @@
-"""The four deposit routes (management-api.md §4.2–4.5): parse, call one service or selector, render."""
+"""The deposit routes (management-api.md §4.2–4.5): DepositViewSet, its input serializers and the Deposit entity."""
 
 from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 
 from deposits import selectors, services
 from deposits.models import Deposit, DepositState
 from ledger.models import CurrencyType
 from ledger.selectors import member_named
 from peatio_mgmt.idempotency import request_digest
-from peatio_mgmt.management_api import entities
-from peatio_mgmt.management_api.params import CurrencyCode, DecimalParam, Limit, Page, Params, String
-from peatio_mgmt.management_api.render import ListResult, amount, iso_time, paginate
-from peatio_mgmt.management_api.routes import endpoint
+from peatio_mgmt.management_api.fields import AmountField, CurrencyCode, ExactDecimal, Limit, Page, String, TimeField, amount, iso_time
+from peatio_mgmt.management_api.response import Response
+from peatio_mgmt.management_api.serializers import Entity, Params
+from peatio_mgmt.management_api.views import ManagementViewSet
 
 
-def render_deposit(deposit: Deposit) -> dict:
-    body = {
-        "tid": deposit.tid,
-        "currency": deposit.currency_id,
-        "uid": deposit.member.uid,
-        "type": deposit.type,
-        "amount": amount(deposit.amount),
-        "state": deposit.state,
-        "created_at": iso_time(deposit.created_at),
-        "completed_at": iso_time(deposit.completed_at),
-    }
-    if deposit.type == CurrencyType.COIN:
-        body["blockchain_txid"] = deposit.txid
-        body["blockchain_confirmations"] = str(deposit.confirmations)
-    return body
+class DepositSerializer(Entity):
+    """Deposit entity (§3.2)."""
+
+    tid = serializers.CharField()
+    currency = serializers.CharField()
+    uid = serializers.CharField()
+    type = serializers.ChoiceField(choices=CurrencyType.values)
+    amount = AmountField()
+    state = serializers.ChoiceField(choices=DepositState.values)
+    created_at = TimeField()
+    completed_at = TimeField(allow_null=True)
+    blockchain_txid = serializers.CharField(allow_null=True, required=False, help_text="coin deposits only")
+    blockchain_confirmations = serializers.RegexField(r"^[0-9]+$", required=False, help_text="coin deposits only")
+
+    @staticmethod
+    def render(deposit: Deposit) -> dict:
+        body = {
+            "tid": deposit.tid,
+            "currency": deposit.currency_id,
+            "uid": deposit.member.uid,
+            "type": deposit.type,
+            "amount": amount(deposit.amount),
+            "state": deposit.state,
+            "created_at": iso_time(deposit.created_at),
+            "completed_at": iso_time(deposit.completed_at),
+        }
+        if deposit.type == CurrencyType.COIN:
+            body["blockchain_txid"] = deposit.txid
+            body["blockchain_confirmations"] = str(deposit.confirmations)
+        return body
 
 
-@endpoint(
-    params=Params(
-        String("uid", description="The shared user ID (empty: no filter)."),
-        CurrencyCode(),
-        Page(),
-        Limit(),
-        String("state", choices=DepositState.values),
-    ),
-    response=entities.many(entities.DEPOSIT),
-)
-def deposit_list(values: dict) -> ListResult:
-    """List deposits, newest first."""
-    member = member_named(values["uid"])
-    deposits = selectors.deposit_list(member=member, currency=values["currency"], state=values["state"])
-    rows, total = paginate(deposits, page=values["page"], limit=values["limit"])
-    return ListResult([render_deposit(d) for d in rows], total, values["page"], values["limit"])
+class DepositListParams(Params):
+    uid = String(help_text="The shared user ID (empty: no filter).")
+    currency = CurrencyCode()
+    page = Page()
+    limit = Limit()
+    state = String(choices=DepositState.values)
 
 
-@endpoint(params=Params(String("tid", required=True)), response=entities.DEPOSIT)
-def deposit_get(values: dict) -> dict:
-    """One deposit by its exact tid."""
-    return render_deposit(selectors.deposit_get_by_tid(values["tid"]))
+class DepositGetParams(Params):
+    tid = String(required=True)
 
 
-@endpoint(
-    params=Params(
-        String("uid", required=True),
-        String("tid"),
-        CurrencyCode(required=True, types=[CurrencyType.FIAT]),
-        DecimalParam("amount", required=True),
-        String("state", choices=[DepositState.ACCEPTED]),
-    ),
-    response=entities.DEPOSIT,
-)
-def deposit_new(values: dict) -> dict:
-    """Create a fiat deposit, optionally accepted at once."""
-    deposit = services.deposit_create(
-        uid=values["uid"], currency=values["currency"], amount=values["amount"], tid=values["tid"] or None,
-        accept=values["state"] == DepositState.ACCEPTED, request_digest=request_digest(values),
-    )
-    return render_deposit(deposit)
+class DepositNewParams(Params):
+    uid = String(required=True)
+    tid = String()
+    currency = CurrencyCode(required=True, types=[CurrencyType.FIAT])
+    amount = ExactDecimal(required=True)
+    state = String(choices=[DepositState.ACCEPTED])
 
 
-@endpoint(
-    params=Params(String("tid", required=True), String("state", required=True, choices=[DepositState.ACCEPTED, DepositState.CANCELED])),
-    response=entities.DEPOSIT,
-)
-def deposit_state(values: dict) -> dict:
-    """Accept or cancel a submitted fiat deposit."""
-    return render_deposit(services.deposit_set_state(tid=values["tid"], state=values["state"]))
+class DepositStateParams(Params):
+    tid = String(required=True)
+    state = String(required=True, choices=[DepositState.ACCEPTED, DepositState.CANCELED])
+
+
+class DepositViewSet(ManagementViewSet):
+    scopes = {"list": "read_deposits", "get_by_tid": "read_deposits", "new": "write_deposits",
+              "state": "write_deposits"}
+
+    @extend_schema(request=DepositListParams, responses={201: DepositSerializer(many=True)})
+    def list(self, request):
+        """List deposits, newest first."""
+        values = self.validated(DepositListParams)
+        deposits = selectors.deposit_list(member=member_named(values["uid"]), currency=values["currency"],
+                                          state=values["state"])
+        return self.paginated(deposits, lambda rows: DepositSerializer.represent_many(rows))
+
+    @extend_schema(request=DepositGetParams, responses={201: DepositSerializer})
+    def get_by_tid(self, request):
+        """One deposit by its exact tid."""
+        values = self.validated(DepositGetParams)
+        return Response(DepositSerializer.represent(selectors.deposit_get_by_tid(values["tid"])), status=201)
+
+    @extend_schema(request=DepositNewParams, responses={201: DepositSerializer})
+    def new(self, request):
+        """Create a fiat deposit, optionally accepted at once."""
+        values = self.validated(DepositNewParams)
+        deposit = services.deposit_create(
+            uid=values["uid"], currency=values["currency"], amount=values["amount"], tid=values["tid"] or None,
+            accept=values["state"] == DepositState.ACCEPTED, request_digest=request_digest(values),
+        )
+        return Response(DepositSerializer.represent(deposit), status=201)
+
+    @extend_schema(request=DepositStateParams, responses={200: DepositSerializer})
+    def state(self, request):
+        """Accept or cancel a submitted fiat deposit."""
+        values = self.validated(DepositStateParams)
+        return Response(DepositSerializer.represent(services.deposit_set_state(tid=values["tid"], state=values["state"])))

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from deposits.filters import DepositFilter
 from deposits.models import Deposit, PaymentAddress
 from ledger.models import Currency, Member
 from peatio_mgmt.idempotency import get_by_exact_tid
-from peatio_mgmt.querysets import filtered
 
 
 def deposit_list(*, member: Member | None = None, currency: Currency | None = None, state: str | None = None) -> QuerySet:
     """Deposits matching every given filter, newest first (by id), with member and currency joined."""
-    return filtered(Deposit.objects.select_related("member").order_by("-id"), member=member, currency=currency,
-                    state=state)
+    filters = {"member": member, "currency": currency, "state": state}
+    return DepositFilter(filters, queryset=Deposit.objects.select_related("member").order_by("-id")).qs
 
 
 def deposit_get_by_tid(tid: str) -> Deposit:

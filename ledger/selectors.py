@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import QuerySet
 
+from ledger.filters import OperationFilter
 from ledger.models import Currency, Member, Operation, ReferenceType, Transfer
 from ledger.money import ZERO
 from peatio_mgmt.errors import RecordNotFound
@@ -92,20 +93,10 @@ def operation_ids(
     Asking for whole rows instead makes it walk the primary key backwards and filter, on the assumption that the
     matching postings are spread evenly over time — reading most of the journal when they are old (a member or a
     currency inactive for months). The rows of the page are then read by primary key.
-    The stored reference_type is always lowercase, so comparing it with the lowercased filter ignores case and
-    still uses the (type, reference_type, id) index (UPPER()/ILIKE would not).
     """
-    postings = Operation.objects.filter(type=type_)
-    if currency is not None:
-        postings = postings.filter(currency=currency)
-    if member is not None:
-        postings = postings.filter(member=member)
-    if reference_type:
-        postings = postings.filter(reference_type=reference_type.lower())
-    if time_from is not None:
-        postings = postings.filter(created_at__gte=time_from)
-    if time_to is not None:
-        postings = postings.filter(created_at__lt=time_to)
+    filters = {"currency": currency, "member": member, "reference_type": reference_type, "time_from": time_from,
+               "time_to": time_to}
+    postings = OperationFilter(filters, queryset=Operation.objects.filter(type=type_)).qs
     return postings.order_by("-id").values_list("id", flat=True)
 
 

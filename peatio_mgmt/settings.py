@@ -161,16 +161,21 @@ CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG and not env_bool("PEATIO_DEV_DEFAULTS"))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
+# DRF serves only the management API; its classes are set on the base viewset (peatio_mgmt.management_api.views).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "peatio_mgmt.management_api.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "peatio_mgmt.management_api.schema.ManagementAutoSchema",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Peatio Management API v2",
     "DESCRIPTION": "Privileged server-to-server API. Every request body is a multi-signature JWS.",
     "VERSION": "2.2.31",
+    "SCHEMA_PATH_PREFIX": "/api/v2/management/",
+    "AUTHENTICATION_WHITELIST": [],  # the JWS is the request body, described per route (management_api.schema)
+    "POSTPROCESSING_HOOKS": ["peatio_mgmt.management_api.schema.normalise_paths"],
 }
 
 # The management API (peatio_mgmt.management_api): YAML keychain, jwt options, scopes.

@@ -1,12 +1,14 @@
-"""POST /trades — list trades (management-api.md §4.21)."""
+"""POST /trades (management-api.md §4.21): TradeViewSet, its input serializer and the Trade entity."""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+
 from ledger.selectors import member_named
-from peatio_mgmt.management_api import entities
-from peatio_mgmt.management_api.params import Invalid, Limit, Page, Params, String
-from peatio_mgmt.management_api.render import JsonNumber, ListResult, iso_time, paginate
-from peatio_mgmt.management_api.routes import endpoint
+from peatio_mgmt.management_api.fields import Invalid, JsonNumber, Limit, NumberField, Page, String, TimeField, iso_time
+from peatio_mgmt.management_api.serializers import Entity, Params
+from peatio_mgmt.management_api.views import ManagementViewSet
 from trades import selectors
 from trades.models import Trade
 
@@ -14,40 +16,70 @@ from trades.models import Trade
 class EnabledMarket(String):
     """The id of an enabled market; anything else fails with the reference's phrase (a parameter rule, §1.5)."""
 
-    def check(self, value, lookups):
+    def check(self, value):
         if not selectors.market_enabled_exists(value):
             raise Invalid("Market does not exist")
         return value
 
 
-def render_trade(trade: Trade, member_id: int | None) -> dict:
-    body = {
-        "id": str(trade.pk),
-        "price": JsonNumber(trade.price),
-        "volume": JsonNumber(trade.volume),
-        "funds": JsonNumber(trade.funds),
-        "market": trade.market_id,
-        "created_at": iso_time(trade.created_at),
-        "ask_id": str(trade.ask_id),
-        "bid_id": str(trade.bid_id),
-        "ask_member_uid": trade.ask_member.uid,
-        "bid_member_uid": trade.bid_member.uid,
-        "taker_type": trade.taker_type,
-    }
-    if member_id is not None:
-        # A member on both sides of a trade is reported as the seller (§3.6).
-        seller = trade.ask_member_id == member_id
-        body["side"] = "ask" if seller else "bid"
-        body["order_id"] = trade.ask_id if seller else trade.bid_id
-    return body
+class TradeSerializer(Entity):
+    """Trade entity (§3.6); `side` and `order_id` only with a uid filter (context `member_id`)."""
+
+    id = serializers.RegexField(r"^[0-9]+$")
+    price = NumberField()
+    volume = NumberField()
+    funds = NumberField()
+    market = serializers.CharField()
+    created_at = TimeField()
+    ask_id = serializers.RegexField(r"^[0-9]+$")
+    bid_id = serializers.RegexField(r"^[0-9]+$")
+    ask_member_uid = serializers.CharField()
+    bid_member_uid = serializers.CharField()
+    taker_type = serializers.ChoiceField(choices=["buy", "sell"])
+    side = serializers.ChoiceField(choices=["ask", "bid"], required=False, help_text="only with a uid filter")
+    order_id = serializers.IntegerField(required=False, help_text="only with a uid filter")
+
+    def to_representation(self, trade: Trade) -> dict:
+        return self.render(trade, self.context.get("member_id"))
+
+    @staticmethod
+    def render(trade: Trade, member_id: int | None = None) -> dict:
+        body = {
+            "id": str(trade.pk),
+            "price": JsonNumber(trade.price),
+            "volume": JsonNumber(trade.volume),
+            "funds": JsonNumber(trade.funds),
+            "market": trade.market_id,
+            "created_at": iso_time(trade.created_at),
+            "ask_id": str(trade.ask_id),
+            "bid_id": str(trade.bid_id),
+            "ask_member_uid": trade.ask_member.uid,
+            "bid_member_uid": trade.bid_member.uid,
+            "taker_type": trade.taker_type,
+        }
+        if member_id is not None:
+            # A member on both sides of a trade is reported as the seller (§3.6).
+            seller = trade.ask_member_id == member_id
+            body["side"] = "ask" if seller else "bid"
+            body["order_id"] = trade.ask_id if seller else trade.bid_id
+        return body
 
 
-@endpoint(params=Params(String("uid"), EnabledMarket("market"), Page(), Limit()), response=entities.many(entities.TRADE))
-def trade_list(values: dict) -> ListResult:
-    """List trades, newest first, of a market and/or of a member (seller or buyer)."""
-    member = member_named(values["uid"])
-    ids, total = paginate(selectors.trade_ids(member=member, market_id=values["market"]),
-                          page=values["page"], limit=values["limit"])
-    member_id = member.pk if member is not None else None
-    trades = [render_trade(trade, member_id) for trade in selectors.trades_by_id(ids)]
-    return ListResult(trades, total, values["page"], values["limit"])
+class TradeListParams(Params):
+    uid = String()
+    market = EnabledMarket()
+    page = Page()
+    limit = Limit()
+
+
+class TradeViewSet(ManagementViewSet):
+    scopes = {"list": "read_trades"}
+
+    @extend_schema(request=TradeListParams, responses={201: TradeSerializer(many=True)})
+    def list(self, request):
+        """List trades, newest first, of a market and/or of a member (seller or buyer)."""
+        values = self.validated(TradeListParams)
+        member = member_named(values["uid"])
+        context = {"member_id": member.pk if member is not None else None}
+        return self.paginated(selectors.trade_ids(member=member, market_id=values["market"]),
+                              lambda ids: TradeSerializer(selectors.trades_by_id(ids), many=True, context=context).data)

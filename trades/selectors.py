@@ -1,8 +1,9 @@
 """Reads of markets and trades."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from ledger.models import Member
+from trades.filters import TradeFilter
 from trades.models import Market, MarketState, Trade
 
 
@@ -17,11 +18,7 @@ def trade_ids(*, member: Member | None = None, market_id: str | None = None) -> 
     walking every trade backwards. The member filter (seller or buyer) is an OR of the (ask_member_id, id) and
     (bid_member_id, id) indexes, which PostgreSQL answers with a BitmapOr: the cost follows that member's trades.
     """
-    trades = Trade.objects.all()
-    if market_id is not None:
-        trades = trades.filter(market_id=market_id)
-    if member is not None:
-        trades = trades.filter(Q(ask_member=member) | Q(bid_member=member))
+    trades = TradeFilter({"market": market_id, "member": member}, queryset=Trade.objects.all()).qs
     return trades.order_by("-id").values_list("id", flat=True)
 
 

@@ -10,15 +10,15 @@ from django.utils import timezone
 from ledger.models import Currency, Member
 from ledger.money import MONEY_CONTEXT, ZERO
 from peatio_mgmt.idempotency import get_by_exact_tid
-from peatio_mgmt.querysets import filtered
+from withdraws.filters import WithdrawFilter
 from withdraws.models import Withdraw
 from withdraws.states import UNDER_WAY
 
 
 def withdraw_list(*, member: Member | None = None, currency: Currency | None = None, state: str | None = None) -> QuerySet:
     """Withdraws matching every given filter, newest first (by id), with the member joined."""
-    return filtered(Withdraw.objects.select_related("member").order_by("-id"), member=member, currency=currency,
-                    state=state)
+    filters = {"member": member, "currency": currency, "state": state}
+    return WithdrawFilter(filters, queryset=Withdraw.objects.select_related("member").order_by("-id")).qs
 
 
 def withdraw_get_by_tid(tid: str) -> Withdraw:

@@ -63,7 +63,8 @@ def dumps(value) -> str:
 
 def sign(payload: dict, signers: Iterable[tuple[str, object, str | None]]) -> dict:
     """The request body: `payload` (the claims) signed by each (kid, private key, algorithm or None)."""
-    return sign_bytes(dumps(payload).encode(), signers)
+    # A lone surrogate (only possible inside a JSON string) is written as its JSON escape, as a partner would send it.
+    return sign_bytes(dumps(payload).encode("utf-8", "backslashreplace"), signers)
 
 
 def sign_bytes(payload: bytes, signers: Iterable[tuple[str, object, str | None]]) -> dict:

@@ -1,13 +1,22 @@
-"""Handlers of the `tools` scope."""
+"""The `tools` scope: POST /timestamp."""
 
 import time
 
-from peatio_mgmt.management_api import entities
-from peatio_mgmt.management_api.params import Params
-from peatio_mgmt.management_api.routes import endpoint
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+
+from peatio_mgmt.management_api.response import Response
+from peatio_mgmt.management_api.views import ManagementViewSet
 
 
-@endpoint(params=Params(), response=entities.TIMESTAMP)
-def timestamp(values: dict) -> dict:
-    """The server's current time in whole seconds since the Unix epoch."""
-    return {"timestamp": int(time.time())}
+class TimestampSerializer(serializers.Serializer):
+    timestamp = serializers.IntegerField(help_text="Seconds since the Unix epoch.")
+
+
+class ToolViewSet(ManagementViewSet):
+    scopes = {"timestamp": "tools"}
+
+    @extend_schema(responses={201: TimestampSerializer})
+    def timestamp(self, request):
+        """The server's current time in whole seconds since the Unix epoch."""
+        return Response({"timestamp": int(time.time())}, status=201)

@@ -1,16 +1,12 @@
+"""An action whose transaction PostgreSQL aborted (deadlock, serialization failure) runs once more."""
+
+import json
+
 import pytest
 from django.db import OperationalError
 from psycopg import errors as pg_errors
 
-from peatio_mgmt.management_api.dispatch import dispatch
-from peatio_mgmt.management_api.params import Params
-from peatio_mgmt.management_api.routes import Route, endpoint
-
-
-def route_running(handler) -> Route:
-    route = Route("test/route", "POST", "tools", "unused")
-    route.__dict__["handler"] = endpoint(params=Params())(handler)  # cached_property slot
-    return route
+from peatio_mgmt.management_api.tools import ToolViewSet
 
 
 def aborted_by(cause: Exception) -> OperationalError:
@@ -20,27 +16,30 @@ def aborted_by(cause: Exception) -> OperationalError:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_request_whose_transaction_was_aborted_by_a_deadlock_runs_again_once():
+def test_a_request_whose_transaction_was_aborted_by_a_deadlock_runs_again_once(send, monkeypatch):
     calls = []
 
-    def handler(values):
+    def action(view, request):
         calls.append(1)
         if len(calls) == 1:
             raise aborted_by(pg_errors.DeadlockDetected())
-        return {"ok": True}
+        return original(view, request)
 
-    outcome = dispatch(route_running(handler), {})
-    assert (outcome.status, outcome.body, len(calls)) == (201, {"ok": True}, 2)
+    original = ToolViewSet.timestamp
+    monkeypatch.setattr(ToolViewSet, "timestamp", action)
+    response = send("timestamp")
+    assert (response.status_code, set(json.loads(response.content)), len(calls)) == (201, {"timestamp"}, 2)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_second_deadlock_or_another_database_error_answers_500():
-    def deadlocked(values):
+def test_a_second_deadlock_or_another_database_error_answers_500(send, monkeypatch):
+    def deadlocked(view, request):
         raise aborted_by(pg_errors.DeadlockDetected())
 
-    def broken(values):
+    def broken(view, request):
         raise aborted_by(pg_errors.AdminShutdown())
 
-    for handler in (deadlocked, broken):
-        outcome = dispatch(route_running(handler), {})
-        assert (outcome.status, outcome.body) == (500, {"error": "Internal server error."})
+    for action in (deadlocked, broken):
+        monkeypatch.setattr(ToolViewSet, "timestamp", action)
+        response = send("timestamp")
+        assert (response.status_code, json.loads(response.content)) == (500, {"error": "Internal server error."})

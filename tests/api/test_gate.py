@@ -7,10 +7,9 @@ import time
 import pytest
 from django.test import Client
 
-from peatio_mgmt.management_api import gate
-from peatio_mgmt.management_api.render import ListResult
-from peatio_mgmt.management_api.routes import ROUTES, Route
+from peatio_mgmt.management_api.pagination import PagePagination
 from peatio_mgmt.management_api.signing import b64url, sign
+from peatio_mgmt.management_api.tools import ToolViewSet
 from tests.api_client import PREFIX, SIGNERS, signed_body, signing_key
 
 pytestmark = pytest.mark.django_db
@@ -174,33 +173,26 @@ def test_data_null_or_absent_means_no_parameters(send):
 
 
 def test_list_result_sets_pagination_headers(send, monkeypatch):
-    from peatio_mgmt.management_api.params import Params
-    from peatio_mgmt.management_api.routes import endpoint
+    def listing(view, request):
+        paginator = PagePagination()
+        paginator.page, paginator.limit, paginator.total = 2, 1, 7
+        return paginator.get_paginated_response([{"n": 1}])
 
-    @endpoint(params=Params())
-    def listing(values):
-        return ListResult(items=[{"n": 1}], total=7, page=2, per_page=1)
-
-    monkeypatch.setitem(ROUTES["timestamp"].__dict__, "handler", listing)
+    monkeypatch.setattr(ToolViewSet, "timestamp", listing)
     response = send("timestamp")
     assert answer(response) == (201, [{"n": 1}])
     assert (response["Total"], response["Page"], response["Per-Page"]) == ("7", "2", "1")
 
 
 def test_unexpected_error_answers_500_without_details(send, monkeypatch, caplog):
-    def broken(route, data):
+    def broken(view, request):
         raise RuntimeError("secret detail")
 
-    monkeypatch.setattr(gate, "dispatch", broken)
+    monkeypatch.setattr(ToolViewSet, "timestamp", broken)
     response = send("timestamp")
     assert answer(response) == (500, {"error": "Internal server error."})
     assert b"secret" not in response.content
     assert "secret detail" in caplog.text
-
-
-def test_unimportable_handler_answers_500(send, monkeypatch):
-    monkeypatch.setitem(ROUTES, "bogus", Route("bogus", "POST", "tools", "no.such.module.handler"))
-    assert answer(send("bogus")) == (500, {"error": "Internal server error."})
 
 
 def test_csrf_protection_does_not_apply(gate_config):

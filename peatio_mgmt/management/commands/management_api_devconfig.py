@@ -9,11 +9,9 @@ from pathlib import Path
 import yaml
 from django.core.management.base import BaseCommand
 
-from peatio_mgmt.management_api.routes import ROUTES
 from peatio_mgmt.management_api.signing import generate_private_key, keychain_value, private_pem
+from peatio_mgmt.management_api.views import served_routes
 
-# Route 32 (POST /deposit_address/new) is served by the DRF layer, not ROUTES (deposits.address_route.SCOPE).
-PAYMENT_ADDRESSES_SCOPE = "write_payment_addresses"
 SIGNERS = {"backend-1.dev": "RS256", "backend-2.dev": "ES256"}
 MANDATORY = "backend-1.dev"
 
@@ -41,7 +39,7 @@ class Command(BaseCommand):
             keychain[kid] = {"algorithm": algorithm, "value": keychain_value(private_key)}
         scopes = {
             scope: {"permitted_signers": list(SIGNERS), "mandatory_signers": [MANDATORY]}
-            for scope in sorted({route.scope for route in ROUTES.values()} | {PAYMENT_ADDRESSES_SCOPE})
+            for scope in sorted({scope for _, _, scope in served_routes()})
         }
         document = {"keychain": keychain, "jwt": {"verify_iat": True, "leeway": 30}, "scopes": scopes}
         config.write_text(yaml.safe_dump(document, width=10_000, sort_keys=False))

@@ -1,0 +1,145 @@
+"""The four journals: /assets, /expenses, /revenues, /liabilities and their /new routes (management-api.md
+§4.11–4.19): one viewset parameterised by the account type, its input serializers and the Operation entity."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+
+from ledger import selectors, services
+from ledger.models import AccountType
+from peatio_mgmt.management_api.fields import (AmountField, ChartCode, CurrencyCode, ExactDecimal, Integer, Limit, Page,
+                                               String, TimeField, amount, iso_time)
+from peatio_mgmt.management_api.response import Response
+from peatio_mgmt.management_api.serializers import Entity, ExactlyOneOf, Params
+from peatio_mgmt.management_api.views import ManagementViewSet
+
+# Seconds since the epoch that a datetime can hold (years 1..9999); a filter beyond them selects everything or
+# nothing, exactly as the clamped bound does.
+EPOCH_RANGE = (int(datetime(1, 1, 1, tzinfo=UTC).timestamp()), int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()))
+
+
+def epoch_time(seconds: int | None) -> datetime | None:
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(min(max(seconds, EPOCH_RANGE[0]), EPOCH_RANGE[1]), UTC)
+
+
+class OperationSerializer(Entity):
+    """Operation entity (§3.4) from a selectors.OPERATION_FIELDS row: one of credit/debit, uid only with a member."""
+
+    code = serializers.RegexField(r"^[0-9]+$")
+    currency = serializers.CharField()
+    credit = AmountField(required=False, help_text="omitted for a debit")
+    debit = AmountField(required=False, help_text="omitted for a credit")
+    uid = serializers.CharField(required=False, help_text="omitted when the posting has no member")
+    reference_type = serializers.CharField(allow_null=True)
+    created_at = TimeField()
+
+    @staticmethod
+    def render(row: dict) -> dict:
+        body = {"code": str(row["code_id"]), "currency": row["currency_id"]}
+        if row["credit"]:
+            body["credit"] = amount(row["credit"])
+        else:
+            body["debit"] = amount(row["debit"])
+        if row["member__uid"] is not None:
+            body["uid"] = row["member__uid"]
+        body["reference_type"] = row["reference_type"]
+        body["created_at"] = iso_time(row["created_at"])
+        return body
+
+
+def code_is_member_scope(values: dict) -> bool:
+    # `code` is None when it failed its own check: uid is then not asked for (management-api.md §4.19).
+    return values["code"] is not None and values["code"].is_member_scope
+
+
+class JournalListParams(Params):
+    currency = CurrencyCode()
+    page = Page()
+    limit = Limit()
+    time_from = Integer()
+    time_to = Integer()
+    reference_type = String()
+
+
+class LiabilityListParams(Params):
+    currency = CurrencyCode()
+    uid = String()
+    reference_type = String()
+    time_from = Integer()
+    time_to = Integer()
+    page = Page()
+    limit = Limit(10000)
+
+
+def new_params(type_: str) -> type[Params]:
+    fields = {"currency": CurrencyCode(required=True), "code": ChartCode(types=[type_], required=True)}
+    if type_ == AccountType.LIABILITY:
+        fields["uid"] = String(required_if=code_is_member_scope)
+    fields |= {"debit": ExactDecimal(positive=True), "credit": ExactDecimal(positive=True)}
+    return type(f"{type_.title()}NewParams", (Params,), {**fields, "groups": [ExactlyOneOf("debit", "credit")]})
+
+
+class JournalViewSet(ManagementViewSet):
+    """`list` and `new` of the postings of one account type (`account_type`, set by the subclasses below)."""
+
+    account_type: str
+    list_params: type[Params] = JournalListParams
+    new_params: type[Params]
+
+    def list(self, request):
+        values = self.validated(self.list_params)
+        member = selectors.member_named(values.get("uid"))
+        ids = selectors.operation_ids(
+            type_=self.account_type,
+            currency=values["currency"],
+            member=member,
+            reference_type=values["reference_type"],
+            time_from=epoch_time(values["time_from"]),
+            time_to=epoch_time(values["time_to"]),
+        )
+        return self.paginated(ids, lambda page: OperationSerializer.represent_many(selectors.operations_by_id(page)))
+
+    def new(self, request):
+        values = self.validated(self.new_params)
+        side = services.DEBIT if values["debit"] is not None else services.CREDIT
+        operation = services.operation_post(
+            account=values["code"], currency=values["currency"], side=side, amount=values[side], uid=values.get("uid"),
+        )
+        return Response(OperationSerializer.represent(selectors.operation_get(operation.pk)), status=201)
+
+
+def documented(name: str, **schema):
+    """JournalViewSet's action `name` for one account type, with its own OpenAPI description."""
+    base = getattr(JournalViewSet, name)
+
+    def action(self, request):
+        return base(self, request)
+
+    action.__name__ = action.__qualname__ = name
+    return extend_schema(**schema)(action)
+
+
+def journal(type_: str, list_params: type[Params] = JournalListParams) -> type[JournalViewSet]:
+    new = new_params(type_)
+    return type(f"{type_.title()}ViewSet", (JournalViewSet,), {
+        "account_type": type_,
+        "list_params": list_params,
+        "new_params": new,
+        "scopes": {"list": "read_operations", "new": "write_operations"},
+        "__module__": __name__,
+        "list": documented("list", request=list_params, responses={201: OperationSerializer(many=True)},
+                           summary=f"List the postings of the {type_} accounts, newest first."),
+        "new": documented("new", request=new, responses={201: OperationSerializer},
+                          summary=f"Post one operation on a {type_} account."),
+    })
+
+
+AssetViewSet = journal(AccountType.ASSET)
+ExpenseViewSet = journal(AccountType.EXPENSE)
+RevenueViewSet = journal(AccountType.REVENUE)
+LiabilityViewSet = journal(AccountType.LIABILITY, list_params=LiabilityListParams)

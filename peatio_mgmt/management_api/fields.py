@@ -1,0 +1,269 @@
+"""Serializer fields of the management API: parameters in (management-api.md §1.5), exact values out (§1.4).
+
+Parameters: every field's `parse` checks presence, then type, then rule, and stops at the parameter's first
+failure with one message `<name> <tail>`; `params.Params` runs them in declaration order. JSON null reads as
+absent. A field raises `Invalid(tail)`, not DRF's ValidationError: the contract's messages are name + tail, and
+the nested names (`operations[0][account_src][code]`) are built by the parse, not by DRF's error dicts.
+
+Output: amounts are strings with exactly their digits ("100.0", `ledger.money.format_amount`; DRF's DecimalField
+cannot write that), times ISO 8601 UTC whole seconds, trade figures bare JSON numbers (`JsonNumber`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework.fields import empty
+
+from ledger import cache
+from ledger.money import fits_numeric, format_amount
+
+INT64 = (-(2**63), 2**63 - 1)
+# Leading zeros aside, at most 19 digits: anything longer is outside int64, and int() of more than 4,300 digits
+# raises ValueError.
+INTEGER_TEXT = re.compile(r"([+-]?)0*([0-9]{1,19})\Z")
+DECIMAL_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
+# NUL (PostgreSQL refuses it in text) and lone surrogates (not encodable as UTF-8).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+NOT_VALID = "does not have a valid value"
+
+
+class Invalid(Exception):
+    """A value failed its type or rule; carries the message tail after the parameter's name."""
+
+    def __init__(self, tail: str = "is invalid"):
+        self.tail = tail
+
+
+def amount(value: Decimal) -> str:
+    """A decimal amount as the contract writes it: "750.77", "100.0", "0.0"."""
+    return format_amount(value)
+
+
+def iso_time(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC, whole seconds (fraction truncated), suffix Z."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class JsonNumber:
+    """A decimal written as a JSON number with exactly its digits (trade price/volume/funds): 12.32, 10.0."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, value: Decimal):
+        self.text = format_amount(value)
+
+    def __eq__(self, other):
+        return isinstance(other, JsonNumber) and other.text == self.text
+
+    def __repr__(self):
+        return self.text
+
+
+# --- parameters -------------------------------------------------------------------------------------------------
+
+
+class Param(serializers.Field):
+    """One parameter. `required_if(values)`: required depending on the parameters parsed before it."""
+
+    openapi_type: dict = {"type": "string"}
+
+    def __init__(self, *, required: bool = False, required_if: Callable[[dict], bool] | None = None, **kwargs):
+        super().__init__(required=required, **kwargs)
+        self.required_if = required_if
+
+    def parse(self, raw: Any, name: str, values: dict, errors: list[str]) -> Any:
+        """Presence, then `read`; a failure appends this parameter's one message to `errors` (value None)."""
+        if raw is None or raw is empty:
+            if self.required or (self.required_if is not None and self.required_if(values)):
+                errors.append(f"{name} is missing")
+            return None if self.default is empty else self.default
+        try:
+            return self.read(raw, name, errors)
+        except Invalid as invalid:
+            errors.append(f"{name} {invalid.tail}")
+            return None
+
+    def read(self, raw: Any, name: str, errors: list[str]) -> Any:
+        return self.check(self.coerce(raw))
+
+    def coerce(self, value: Any) -> Any:
+        """Type check: the typed value, or Invalid()."""
+        raise NotImplementedError
+
+    def check(self, value: Any) -> Any:
+        """Rule check on the typed value: the (possibly resolved) value, or Invalid(tail)."""
+        return value
+
+    def describe(self) -> dict:
+        """The OpenAPI schema of the parameter (read by the drf-spectacular extension in `schema.py`)."""
+        return dict(self.openapi_type)
+
+
+class String(Param):
+    """A string; a JSON number is read as its decimal text. `choices` restricts the values."""
+
+    def __init__(self, *, choices: Iterable[str] | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.choices = tuple(choices) if choices is not None else None
+
+    def coerce(self, value):
+        if isinstance(value, str):
+            if UNSTORABLE.search(value):
+                raise Invalid()
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+            raise Invalid()
+        return str(value)
+
+    def check(self, value):
+        if self.choices is not None and value not in self.choices:
+            raise Invalid(NOT_VALID)
+        return value
+
+    def describe(self):
+        schema = super().describe()
+        if self.choices is not None:
+            schema["enum"] = list(self.choices)
+        return schema
+
+
+class Integer(Param):
+    """A JSON integer or a string of an optional sign and digits, fitting a signed 64-bit integer."""
+
+    openapi_type = {"type": "integer", "format": "int64"}
+
+    def __init__(self, *, minimum: int | None = None, maximum: int | None = None, range_message: str | None = None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.minimum, self.maximum, self.range_message = minimum, maximum, range_message
+
+    def coerce(self, value):
+        if isinstance(value, bool):
+            raise Invalid()
+        if isinstance(value, str):
+            match = INTEGER_TEXT.match(value)
+            if match is None:
+                raise Invalid()
+            value = int(match[1] + match[2])
+        if not isinstance(value, int) or not INT64[0] <= value <= INT64[1]:
+            raise Invalid()
+        return value
+
+    def check(self, value):
+        if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
+            raise Invalid(self.range_message or NOT_VALID)
+        return value
+
+    def describe(self):
+        schema = super().describe()
+        if self.minimum is not None:
+            schema["minimum"] = self.minimum
+        if self.maximum is not None:
+            schema["maximum"] = self.maximum
+        return schema
+
+
+class Page(Integer):
+    def __init__(self):
+        super().__init__(default=1, minimum=1, range_message="must be greater than 0",
+                         help_text="The page number (defaults to 1).")
+
+
+class Limit(Integer):
+    def __init__(self, maximum: int = 1000):
+        super().__init__(default=100, minimum=1, maximum=maximum, range_message=f"must be in range: 1..{maximum}.",
+                         help_text=f"The number of objects per page (defaults to 100, maximum is {maximum}).")
+
+
+class ExactDecimal(Param):
+    """A JSON number (parsed exactly) or a numeric string, finite and fitting NUMERIC(32,16)."""
+
+    openapi_type = {"type": "string", "format": "decimal"}
+
+    def __init__(self, *, positive: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.positive = positive
+
+    def coerce(self, value):
+        if isinstance(value, bool):
+            raise Invalid()
+        if isinstance(value, str):
+            if not DECIMAL_TEXT.match(value):
+                raise Invalid()
+            try:
+                value = Decimal(value)
+            except InvalidOperation:
+                raise Invalid() from None
+        elif isinstance(value, int):
+            value = Decimal(value)
+        elif not isinstance(value, Decimal):
+            raise Invalid()
+        if not fits_numeric(value):
+            raise Invalid()
+        return value
+
+    def check(self, value):
+        if self.positive and value <= 0:
+            raise Invalid(NOT_VALID)
+        return value
+
+
+class CurrencyCode(String):
+    """A currency code as stored (lowercase) or entirely uppercase; resolves to the Currency row (ledger.cache).
+
+    `types` restricts the currency type (e.g. only fiat for /deposits/new).
+    """
+
+    def __init__(self, *, types: Iterable[str] | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.types = tuple(types) if types is not None else None
+
+    def check(self, value):
+        code = value.lower() if value.isupper() else value
+        currency = cache.currencies.get(code)
+        if currency is None or (self.types is not None and currency.type not in self.types):
+            raise Invalid(NOT_VALID)
+        return currency
+
+
+class ChartCode(Integer):
+    """A code of the chart of accounts, optionally of given types; resolves to the ChartAccount row."""
+
+    def __init__(self, *, types: Iterable[str] | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.types = tuple(types) if types is not None else None
+
+    def check(self, value):
+        account = cache.chart_accounts.get(value)
+        if account is None or (self.types is not None and account.type not in self.types):
+            raise Invalid(NOT_VALID)
+        return account
+
+
+# --- output (entities) ------------------------------------------------------------------------------------------
+# Declared on the output serializers for the OpenAPI document; the serializers render with one function each.
+
+
+class AmountField(serializers.Field):
+    def to_representation(self, value):
+        return format_amount(value)
+
+
+class TimeField(serializers.Field):
+    def to_representation(self, value):
+        return iso_time(value)
+
+
+class NumberField(serializers.Field):
+    """A decimal written as a bare JSON number with exactly its digits."""
+
+    def to_representation(self, value):
+        return JsonNumber(value)
