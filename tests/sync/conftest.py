@@ -1,6 +1,5 @@
 import threading
 
-import psycopg
 import pytest
 from django.db import connection, transaction
 
@@ -48,21 +47,6 @@ class OpenTransaction:
 
     def rollback(self):
         self._end(False)
-
-
-@pytest.fixture
-def side_connection():
-    """Open a psycopg connection of its own to the test database (closed after the test)."""
-    opened = []
-
-    def open_():
-        conn = psycopg.connect(database_url())
-        opened.append(conn)
-        return conn
-
-    yield open_
-    for conn in opened:
-        conn.close()
 
 
 def insert_deposit_sql(conn, *, member_id: int, currency: str, tid: str) -> int:
