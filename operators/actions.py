@@ -121,9 +121,10 @@ def perform(action: RowAction, *, model: type[models.Model], pk: int, actor, inp
     return outcome
 
 
-def _amount(row: models.Model) -> Decimal:
-    """A withdraw is audited with its sum (what leaves the member's balance), a deposit with its amount."""
-    return getattr(row, "sum", None) or row.amount
+def _amount(row: models.Model) -> Decimal | None:
+    """A withdraw is audited with its sum (what leaves the member's balance), a deposit with its amount; a record
+    that moves no money (a beneficiary) with none."""
+    return getattr(row, "sum", None) or getattr(row, "amount", None)
 
 
 def _inputs(request: HttpRequest, pk: int) -> Inputs:
@@ -157,6 +158,7 @@ def admin_action(row_action: RowAction, description: str):
             "verb": row_action.verb,
             "outcomes": outcomes,
             "is_withdraw": model._meta.model_name == "withdraw",
+            "is_beneficiary": model._meta.model_name == "beneficiary",
             "takes_txid": row_action.takes_txid,
             "any_risky": any(o.risky and not o.error for o in outcomes),
             "risk_warning": row_action.risk_warning,

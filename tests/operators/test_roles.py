@@ -21,21 +21,22 @@ EXPECTED = {
         "ledger.view_operation", "ledger.post_correction", "ledger.view_chartaccount", "ledger.view_transfer",
         "operators.view_reports",
         "ledger.view_member", "ledger.view_account", "trades.view_order", "trades.view_trade",
+        "withdraws.view_beneficiary", "withdraws.archive_beneficiary",
         "operators.view_auditrecord",
     },
     "accountant": {
         "ledger.view_operation", "ledger.view_chartaccount", "ledger.view_transfer", "operators.view_reports",
         "ledger.view_member", "deposits.view_deposit", "withdraws.view_withdraw", "ledger.view_account",
-        "deposits.add_deposit", "operators.view_auditrecord",
+        "deposits.add_deposit", "operators.view_auditrecord", "withdraws.view_beneficiary",
     },
     "compliance": {
         "ledger.view_operation", "ledger.view_chartaccount", "ledger.view_transfer", "operators.view_reports",
         "ledger.view_member", "deposits.view_deposit", "withdraws.view_withdraw", "ledger.view_account",
-        "operators.view_auditrecord",
+        "operators.view_auditrecord", "withdraws.view_beneficiary",
     },
     "support": {
         "ledger.view_member", "deposits.view_deposit", "withdraws.view_withdraw", "ledger.view_account",
-        "operators.view_auditrecord",
+        "operators.view_auditrecord", "withdraws.view_beneficiary",
     },
     "technical": {
         "ledger.view_operation", "ledger.view_chartaccount", "ledger.view_transfer", "operators.view_reports",
