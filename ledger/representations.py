@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ledger.models import Currency, Member
-from peatio_mgmt.management_api.render import amount, iso_time
+from peatio_mgmt.management_api.fields import amount, iso_time
 
 CURRENCY_AMOUNTS = ("deposit_fee", "min_deposit_amount", "min_collection_amount", "withdraw_fee", "min_withdraw_amount",
                     "withdraw_limit_24h", "withdraw_limit_72h")

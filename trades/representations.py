@@ -1,6 +1,6 @@
 """The Market entity (management-api-extensions.md §6.4) as the contract writes it."""
 
-from peatio_mgmt.management_api.render import amount, iso_time
+from peatio_mgmt.management_api.fields import amount, iso_time
 from trades.models import Market
 
 

@@ -18,9 +18,9 @@ from ledger.models import Currency, Member
 from ledger.selectors import member_get_by_uid
 from peatio_mgmt.errors import BusinessRuleError, RecordNotFound
 from peatio_mgmt.idempotency import request_digest
-from peatio_mgmt.querysets import filtered
 from peatio_mgmt.state_machine import StateMachine
 from withdraws import addresses
+from withdraws.filters import BeneficiaryFilter
 from withdraws.models import Beneficiary, BeneficiaryState as S
 
 MEMBER_MUST_EXIST = "Member must exist"
@@ -153,8 +153,8 @@ def beneficiary_state_change(*, beneficiary_id: int, uid: str, state: str) -> Be
 def beneficiary_list(*, member: Member | None = None, currency: Currency | None = None,
                      state: str | None = None) -> QuerySet:
     """Beneficiaries matching every given filter (all states when `state` is None), newest first, member joined."""
-    return filtered(Beneficiary.objects.select_related("member").order_by("-id"), member=member, currency=currency,
-                    state=state)
+    filters = {"member": member, "currency": currency, "state": state}
+    return BeneficiaryFilter(filters, queryset=Beneficiary.objects.select_related("member").order_by("-id")).qs
 
 
 # Withdraws made with a beneficiary (§7.13) -------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The Beneficiary entity (management-api-extensions.md §6.5) as the contract writes it."""
 
-from peatio_mgmt.management_api.render import iso_time
+from peatio_mgmt.management_api.fields import iso_time
 from withdraws.models import Beneficiary
 
 
