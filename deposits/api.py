@@ -11,14 +11,16 @@ from deposits.models import Deposit, DepositState
 from ledger.models import CurrencyType
 from ledger.selectors import member_named
 from peatio_mgmt.idempotency import request_digest
-from peatio_mgmt.management_api.fields import AmountField, CurrencyCode, ExactDecimal, Limit, Page, String, TimeField, amount, iso_time
+from peatio_mgmt.management_api.fields import (AmountField, CurrencyCode, ExactDecimal, FromId, Limit, Page, String, TimeField,
+                                               amount, iso_time)
 from peatio_mgmt.management_api.serializers import Entity, Params
 from peatio_mgmt.management_api.views import ManagementViewSet
 
 
 class DepositSerializer(Entity):
-    """Deposit entity (§3.2)."""
+    """Deposit entity (§3.2; `id`: management-api-extensions.md §6.1)."""
 
+    id = serializers.IntegerField()
     tid = serializers.CharField()
     currency = serializers.CharField()
     uid = serializers.CharField()
@@ -33,6 +35,7 @@ class DepositSerializer(Entity):
     @staticmethod
     def render(deposit: Deposit) -> dict:
         body = {
+            "id": deposit.pk,
             "tid": deposit.tid,
             "currency": deposit.currency_id,
             "uid": deposit.member.uid,
@@ -54,6 +57,7 @@ class DepositListParams(Params):
     page = Page()
     limit = Limit()
     state = String(choices=DepositState.values)
+    from_id = FromId()
 
 
 class DepositGetParams(Params):
@@ -79,11 +83,11 @@ class DepositViewSet(ManagementViewSet):
 
     @extend_schema(request=DepositListParams, responses={201: DepositSerializer(many=True)})
     def list(self, request):
-        """List deposits, newest first."""
+        """List deposits, newest first; with `from_id`, the deposits above it, oldest first, up to the settled id."""
         values = self.validated(DepositListParams)
         deposits = selectors.deposit_list(member=member_named(values["uid"]), currency=values["currency"],
                                           state=values["state"])
-        return self.paginated(deposits, lambda rows: DepositSerializer(rows, many=True).data)
+        return self.listed(deposits, lambda rows: DepositSerializer(rows, many=True).data)
 
     @extend_schema(request=DepositGetParams, responses={201: DepositSerializer})
     def get_by_tid(self, request):

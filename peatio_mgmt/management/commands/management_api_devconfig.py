@@ -9,7 +9,6 @@ from pathlib import Path
 import yaml
 from django.core.management.base import BaseCommand
 
-from peatio_mgmt.management_api.config import EXTENSION_SCOPES
 from peatio_mgmt.management_api.signing import generate_private_key, keychain_value, private_pem
 from peatio_mgmt.management_api.views import served_routes
 
@@ -40,7 +39,7 @@ class Command(BaseCommand):
             keychain[kid] = {"algorithm": algorithm, "value": keychain_value(private_key)}
         scopes = {
             scope: {"permitted_signers": list(SIGNERS), "mandatory_signers": [MANDATORY]}
-            for scope in sorted({scope for _, _, scope in served_routes()} | EXTENSION_SCOPES)
+            for scope in sorted({scope for _, _, scope in served_routes()})
         }
         document = {"keychain": keychain, "jwt": {"verify_iat": True, "leeway": 30}, "scopes": scopes}
         config.write_text(yaml.safe_dump(document, width=10_000, sort_keys=False))
