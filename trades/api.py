@@ -8,7 +8,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from ledger.selectors import member_named
-from peatio_mgmt.management_api.fields import AmountField, FromId, Invalid, JsonNumber, Limit, NumberField, Page, String, TimeField, iso_time
+from peatio_mgmt.management_api.fields import (AmountField, FromId, Invalid, JsonNumber, Limit, NumberField, Page, String,
+                                               TimeField, iso_time)
 from peatio_mgmt.management_api.serializers import Entity, Params
 from peatio_mgmt.management_api.views import ManagementViewSet
 from trades import selectors
@@ -87,7 +88,7 @@ class TradeViewSet(ManagementViewSet):
 
     @extend_schema(request=TradeListParams, responses={201: TradeSerializer(many=True)})
     def list(self, request):
-        """List trades, newest first (with `from_id`: oldest first), of a market and/or of a member (seller or buyer)."""
+        """List trades, newest first (`from_id`: oldest first), of a market and/or of a member (seller or buyer)."""
         values = self.validated(TradeListParams)
         member = member_named(values["uid"])
         context = {"member_id": member.pk if member is not None else None}

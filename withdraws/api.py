@@ -177,7 +177,8 @@ class BeneficiaryViewSet(ManagementViewSet):
     def new(self, request):
         """Register a member's payout destination in one currency; the same request again answers it."""
         values = self.validated(BeneficiaryNewParams)
-        beneficiary = beneficiaries.beneficiary_create(**values, request_digest=beneficiaries.beneficiary_digest(**values))
+        digest = beneficiaries.beneficiary_digest(**values)
+        beneficiary = beneficiaries.beneficiary_create(**values, request_digest=digest)
         return Response(BeneficiarySerializer(beneficiary).data, status=201)
 
     @extend_schema(request=BeneficiaryStateParams, responses={200: BeneficiarySerializer})

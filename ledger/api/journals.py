@@ -112,7 +112,8 @@ class JournalViewSet(ManagementViewSet):
             time_from=epoch_time(values["time_from"]),
             time_to=epoch_time(values["time_to"]),
         )
-        return self.listed(ids, lambda page: OperationSerializer(in_order(page, selectors.operations_by_id(page)), many=True).data)
+        return self.listed(ids, lambda page: OperationSerializer(in_order(page, selectors.operations_by_id(page)),
+                                                                 many=True).data)
 
     def new(self, request):
         values = self.validated(self.new_params)
@@ -143,7 +144,7 @@ def journal(type_: str, list_params: type[Params] = JournalListParams) -> type[J
         "scopes": {"list": "read_operations", "new": "write_operations"},
         "__module__": __name__,
         "list": documented("list", request=list_params, responses={201: OperationSerializer(many=True)},
-                           summary=f"List the postings of the {type_} accounts, newest first (with from_id: oldest first)."),
+                           summary=f"List the postings of the {type_} accounts, newest first (from_id: oldest first)."),
         "new": documented("new", request=new, responses={201: OperationSerializer},
                           summary=f"Post one operation on a {type_} account."),
     })
