@@ -6,19 +6,23 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from deposits import selectors, services
-from deposits.models import Deposit, DepositState
+from deposits.models import Deposit, DepositState, PaymentAddress
 from ledger.models import CurrencyType
 from ledger.selectors import member_named
+from peatio_mgmt.errors import ServiceUnavailable
 from peatio_mgmt.idempotency import request_digest
-from peatio_mgmt.management_api.fields import AmountField, CurrencyCode, ExactDecimal, Limit, Page, String, TimeField, amount, iso_time
+from peatio_mgmt.management_api.fields import (AmountField, CurrencyCode, ExactDecimal, FromId, Limit, Page, String, TimeField,
+                                               amount, iso_time)
 from peatio_mgmt.management_api.response import Response
 from peatio_mgmt.management_api.serializers import Entity, Params
 from peatio_mgmt.management_api.views import ManagementViewSet
+from withdraws.gateways import GatewayError
 
 
 class DepositSerializer(Entity):
-    """Deposit entity (§3.2)."""
+    """Deposit entity (§3.2; `id`: management-api-extensions.md §6.1)."""
 
+    id = serializers.IntegerField()
     tid = serializers.CharField()
     currency = serializers.CharField()
     uid = serializers.CharField()
@@ -33,6 +37,7 @@ class DepositSerializer(Entity):
     @staticmethod
     def render(deposit: Deposit) -> dict:
         body = {
+            "id": deposit.pk,
             "tid": deposit.tid,
             "currency": deposit.currency_id,
             "uid": deposit.member.uid,
@@ -54,6 +59,7 @@ class DepositListParams(Params):
     page = Page()
     limit = Limit()
     state = String(choices=DepositState.values)
+    from_id = FromId()
 
 
 class DepositGetParams(Params):
@@ -79,11 +85,11 @@ class DepositViewSet(ManagementViewSet):
 
     @extend_schema(request=DepositListParams, responses={201: DepositSerializer(many=True)})
     def list(self, request):
-        """List deposits, newest first."""
+        """List deposits, newest first; with `from_id`, the deposits above it, oldest first, up to the settled id."""
         values = self.validated(DepositListParams)
         deposits = selectors.deposit_list(member=member_named(values["uid"]), currency=values["currency"],
                                           state=values["state"])
-        return self.paginated(deposits, lambda rows: DepositSerializer.represent_many(rows))
+        return self.listed(deposits, lambda rows: DepositSerializer.represent_many(rows))
 
     @extend_schema(request=DepositGetParams, responses={201: DepositSerializer})
     def get_by_tid(self, request):
@@ -106,3 +112,37 @@ class DepositViewSet(ManagementViewSet):
         """Accept or cancel a submitted fiat deposit."""
         values = self.validated(DepositStateParams)
         return Response(DepositSerializer.represent(services.deposit_set_state(tid=values["tid"], state=values["state"])))
+
+
+class PaymentAddressSerializer(Entity):
+    """PaymentAddress entity (coin-deposits-ethereum-events.md 3.7)."""
+
+    uid = serializers.CharField()
+    currency = serializers.CharField()
+    address = serializers.CharField(help_text="as the currency's gateway made it")
+    created_at = TimeField()
+
+    @staticmethod
+    def render(address: PaymentAddress) -> dict:
+        return {"uid": address.member.uid, "currency": address.currency_id, "address": address.address,
+                "created_at": iso_time(address.created_at)}
+
+
+class DepositAddressNewParams(Params):
+    uid = String(required=True)
+    currency = CurrencyCode(required=True, types=[CurrencyType.COIN], help_text="A coin currency, enabled or not.")
+
+
+class DepositAddressViewSet(ManagementViewSet):
+    scopes = {"new": "write_payment_addresses"}
+
+    @extend_schema(request=DepositAddressNewParams, responses={201: PaymentAddressSerializer})
+    def new(self, request):
+        """The member's deposit address in a coin currency: made by the currency's gateway on the first call, the
+        same one on every later call."""
+        values = self.validated(DepositAddressNewParams)
+        try:
+            address = services.deposit_address_create(uid=values["uid"], currency=values["currency"])
+        except GatewayError as error:
+            raise ServiceUnavailable() from error
+        return Response(PaymentAddressSerializer.represent(address), status=201)

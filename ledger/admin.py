@@ -113,14 +113,15 @@ class BidTradeInline(TradeInline):
 
 @admin.register(Member)
 class MemberAdmin(admin.ModelAdmin):
-    list_display = ("uid", "email", "level", "role", "state", "created_at")
-    list_filter = ("state", "role")
+    list_display = ("uid", "email", "level", "role", "group", "state", "created_at")
+    list_filter = ("state", "role", "group")
     search_fields = ("=uid", "email")
     show_full_result_count = False
     inlines = (AccountInline, DepositInline, WithdrawInline, LiabilityInline, AskTradeInline, BidTradeInline)
 
     def get_readonly_fields(self, request, obj=None):
-        return ("uid",) if obj is not None else ()
+        # The group is the partner's label, set through the API (/members, /members/update): shown, not edited here.
+        return ("uid", "group") if obj is not None else ()
 
 
 # Currencies and the chart ---------------------------------------------------------------------------------------

@@ -92,6 +92,47 @@ WHERE a.amount IS DISTINCT FROM e.amount
 ORDER BY 1, 2, 3, 4, 5
 """
 
+# Invariant 9 (management-api-extensions.md §8.6): a withdraw made with a beneficiary has its member, currency and
+# rid (the composite foreign key), and at most one pending/active beneficiary per (member, currency, rid).
+BENEFICIARY_DESTINATIONS_SQL = """
+SELECT w.id, w.currency_id, w.beneficiary_id, b.id IS NULL FROM withdraws w
+LEFT JOIN beneficiaries b ON b.id = w.beneficiary_id
+WHERE w.beneficiary_id IS NOT NULL
+  AND (b.id IS NULL OR (w.member_id, w.currency_id, w.rid) IS DISTINCT FROM (b.member_id, b.currency_id, b.rid))
+ORDER BY 1
+"""
+
+DUPLICATE_BENEFICIARIES_SQL = """
+SELECT member_id, currency_id, rid, COUNT(*) FROM beneficiaries WHERE state <> 'archived'
+GROUP BY member_id, currency_id, rid HAVING COUNT(*) > 1
+ORDER BY 1, 2, 3
+"""
+
+# Invariant 10: states move only pending -> active -> archived (or pending -> archived). What remains visible
+# afterwards: a state outside the three, or a pending beneficiary some withdraw was made with (withdraws need an
+# active one, and nothing goes back to pending).
+BENEFICIARY_STATES_SQL = """
+SELECT b.id, b.currency_id, b.state FROM beneficiaries b
+WHERE b.state NOT IN ('pending', 'active', 'archived')
+   OR (b.state = 'pending' AND EXISTS (SELECT 1 FROM withdraws w WHERE w.beneficiary_id = b.id))
+ORDER BY 1
+"""
+
+# Invariant 11 (the settled feed), as far as it can be checked after the fact: the sync guard's statement trigger
+# (BEFORE INSERT FOR EACH STATEMENT: tgtype 6) is installed and enabled on each of the four tables, and their id
+# sequences keep CACHE 1 (a per-session cache breaks the order of ids across sessions the bound relies on).
+SYNC_GUARD_SQL = """
+SELECT t.name, tr.tgenabled, tr.tgtype, p.proname, s.cache_size
+FROM (VALUES ('deposits'), ('withdraws'), ('operations'), ('trades')) AS t(name)
+LEFT JOIN pg_trigger tr ON tr.tgrelid = to_regclass(t.name) AND tr.tgname = t.name || '_sync_guard'
+LEFT JOIN pg_proc p ON p.oid = tr.tgfoid
+LEFT JOIN pg_sequences s ON s.schemaname = current_schema() AND s.sequencename = t.name || '_id_seq'
+WHERE tr.tgenabled IS DISTINCT FROM 'O' AND tr.tgenabled IS DISTINCT FROM 'A'
+   OR tr.tgtype IS DISTINCT FROM 6 OR p.proname IS DISTINCT FROM 'sync_guard_publish'
+   OR s.cache_size IS DISTINCT FROM 1
+ORDER BY 1
+"""
+
 BALANCE_SHEET_SQL = """
 SELECT currency_id, type, SUM(credit - debit) FROM operations GROUP BY currency_id, type
 """
@@ -259,6 +300,29 @@ def _breaches() -> list[Breach]:
     breaches += [Breach("scanned_chain", currency, detail) for currency, detail in _rows(SCAN_CHAIN_SQL)]
     breaches += [Breach("ethereum_transactions", currency, detail)
                  for currency, detail in _rows(ETHEREUM_TRANSACTIONS_SQL)]
+    breaches += [
+        Breach("beneficiary_destination", currency,
+               f"withdraw {withdraw_id}: beneficiary {beneficiary_id} "
+               + ("does not exist" if missing else "has another member, currency or rid"))
+        for withdraw_id, currency, beneficiary_id, missing in _rows(BENEFICIARY_DESTINATIONS_SQL)
+    ]
+    breaches += [
+        Breach("duplicate_beneficiary", currency, f"member {member}: {count} pending/active beneficiaries with rid {rid}")
+        for member, currency, rid, count in _rows(DUPLICATE_BENEFICIARIES_SQL)
+    ]
+    breaches += [
+        Breach("beneficiary_state", currency,
+               f"beneficiary {beneficiary_id}: state {state}"
+               + (" but withdraws were made with it" if state == "pending" else " is not a state"))
+        for beneficiary_id, currency, state in _rows(BENEFICIARY_STATES_SQL)
+    ]
+    breaches += [
+        Breach("sync_guard", "",
+               f"{table}: trigger {table}_sync_guard "
+               + ("missing" if enabled is None else f"enabled={enabled} type={tgtype} function={function}")
+               + f", sequence cache {cache}")
+        for table, enabled, tgtype, function, cache in _rows(SYNC_GUARD_SQL)
+    ]
     return breaches
 
 
@@ -283,7 +347,10 @@ def _derivation_mismatches() -> list[tuple[str, str]]:
 
 
 def books_check() -> BooksReport:
-    """Check every invariant of domain.md §11 (1–6, 9–12) and total the books per currency; writes nothing.
+    """Check every invariant of domain.md §11 (1–6), of coin-deposits-ethereum-events.md (its 9–12: coin deposits
+    on chain, address indexes and derivation, the scanned chain, ethereum transactions) and of
+    management-api-extensions.md §8.6 (its 9–11: beneficiaries, the sync guard), and total the books per currency;
+    writes nothing.
 
     Runs in one REPEATABLE READ snapshot when called outside a transaction, so the queries see the same books.
     """
@@ -307,7 +374,7 @@ def books_check() -> BooksReport:
             setattr(summaries.setdefault(currency, CurrencySummary(currency)), TOTAL_OF_TYPE[type_], total)
     for currency, count in accounts:
         summaries.setdefault(currency, CurrencySummary(currency)).accounts = count
-    for currency, count in Counter(b.currency for b in breaches).items():
+    for currency, count in Counter(b.currency for b in breaches if b.currency).items():
         summaries.setdefault(currency, CurrencySummary(currency)).breaches = count
     return BooksReport(checked_at, sorted(summaries.values(), key=lambda s: s.currency), breaches)
 

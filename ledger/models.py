@@ -11,7 +11,10 @@ What the database enforces (the last line of defence)
 - accounts: CHECK balance >= 0 and locked >= 0; unique (member, currency).
 - operations: CHECK exactly one of debit/credit positive; a trigger refuses UPDATE and DELETE (migration 0002):
   the journal is append-only, a correction is a new posting.
-- transfers: unique key. members: unique UPPER(uid) and email. chart: unique code and (type, kind, currency_type).
+- transfers: unique key. members: unique UPPER(uid) and email, group matches ^[a-z0-9_-]{1,32}$. chart: unique
+  code and (type, kind, currency_type).
+- deposits, withdraws, operations, trades: a statement trigger publishes each writer's lower bound of the ids it
+  draws (the sync guard, migration 0004; peatio_mgmt.sync reads the settled id).
 """
 
 from django.db import models
@@ -38,14 +41,20 @@ class MemberRole(models.TextChoices):
     TRADER = "trader"
 
 
+MEMBER_GROUP_PATTERN = r"^[a-z0-9_-]{1,32}$"
+
+
 class Member(models.Model):
     ACTIVE = "active"
+    DEFAULT_GROUP = "vip-0"
 
     uid = models.CharField(max_length=32)
     email = models.EmailField(max_length=255, unique=True)
     level = models.IntegerField(default=0)
     role = models.CharField(max_length=16, choices=MemberRole.choices, default=MemberRole.MEMBER)
     state = models.CharField(max_length=16, default=ACTIVE)
+    # A label for the partner (management-api-extensions.md §6.2, §8.1); nothing in this system depends on it yet.
+    group = models.CharField(max_length=32, default=DEFAULT_GROUP, db_default=DEFAULT_GROUP)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -55,6 +64,7 @@ class Member(models.Model):
             models.UniqueConstraint(Upper("uid"), name="members_uid_upper_uniq"),
             models.CheckConstraint(condition=~Q(uid=""), name="members_uid_not_blank"),
             models.CheckConstraint(condition=Q(level__gte=0), name="members_level_gte_0"),
+            models.CheckConstraint(condition=Q(group__regex=MEMBER_GROUP_PATTERN), name="members_group_format"),
         ]
 
     def __str__(self) -> str:
@@ -138,6 +148,11 @@ class Account(models.Model):
 
     class Meta:
         db_table = "accounts"
+        indexes = [
+            # /accounts/balances: the non-zero accounts of one currency in id order, zero accounts never read.
+            models.Index(fields=["currency", "id"], condition=Q(balance__gt=0) | Q(locked__gt=0),
+                         name="accounts_nonzero_by_currency"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["member", "currency"], name="accounts_member_currency_uniq"),
             models.CheckConstraint(condition=Q(balance__gte=0), name="accounts_balance_gte_0"),

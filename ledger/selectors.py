@@ -118,3 +118,59 @@ def transfer_postings(transfer: Transfer) -> list[dict]:
 
 def operation_get(pk: int) -> dict:
     return Operation.objects.values(*OPERATION_FIELDS).get(pk=pk)
+
+
+# Members, balances of a currency, currencies (management-api-extensions.md §7.1, §7.4, §7.6, §7.7) ---------------
+
+
+def member_get(*, uid: str) -> Member:
+    """The member with this uid ignoring case; RecordNotFound (404) otherwise."""
+    member = member_get_by_uid(uid)
+    if member is None:
+        raise RecordNotFound()
+    return member
+
+
+# The WHERE of the partial index accounts_nonzero_by_currency, written as the index is, so the planner uses it.
+NONZERO_ACCOUNTS_WHERE = "a.currency_id = %s AND (a.balance > 0 OR a.locked > 0)"
+
+
+def account_balances(*, currency_id: str, page: int, limit: int) -> tuple[list[tuple[str, Decimal, Decimal]], int]:
+    """(uid, balance, locked) of the accounts of one currency with a non-zero balance or locked amount, members
+    in any state, account id ascending (accounts are never deleted: new ones join at the end), one page; and
+    Total, the number of such accounts. Both queries read only the partial index's rows."""
+    offset = (page - 1) * limit
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT m.uid, a.balance, a.locked FROM accounts AS a JOIN members AS m ON m.id = a.member_id"
+            f" WHERE {NONZERO_ACCOUNTS_WHERE} ORDER BY a.id LIMIT %s OFFSET %s",
+            [currency_id, limit, offset],
+        )
+        rows = cursor.fetchall()
+        if 0 < len(rows) < limit or (page == 1 and not rows):
+            return rows, offset + len(rows)
+        cursor.execute(f"SELECT COUNT(*) FROM accounts AS a WHERE {NONZERO_ACCOUNTS_WHERE}", [currency_id])
+        return rows, cursor.fetchone()[0]
+
+
+def stored_code(code: str) -> str | None:
+    """A currency code or market id as the look-up routes take it: as stored (lowercase) or entirely in
+    uppercase; None for mixed case, which names nothing (`Usd`)."""
+    if code == code.lower():
+        return code
+    if code == code.upper():
+        return code.lower()
+    return None
+
+
+def currency_list(*, type_: str | None = None) -> QuerySet:
+    """Every currency (enabled or not), of one type when given, by position then id."""
+    currencies = Currency.objects.order_by("position", "id")
+    return currencies.filter(type=type_) if type_ else currencies
+
+
+def currency_get(*, code: str) -> Currency:
+    currency = Currency.objects.filter(id=stored_code(code)).first() if stored_code(code) else None
+    if currency is None:
+        raise RecordNotFound()
+    return currency

@@ -18,7 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 
 from ledger import cache
 from ledger.models import (Account, AccountKind, AccountType, ChartAccount, Currency, Member, Operation,
@@ -474,3 +477,109 @@ def transfer_create(*, key: int, kind: str, desc: str | None, legs: list[Transfe
         entry.debit(leg.source, leg.currency, leg.amount, member(leg.source, leg.source_uid))
         entry.credit(leg.destination, leg.currency, leg.amount, member(leg.destination, leg.destination_uid))
     return transfer, [_posting_row(operation) for operation in entry.post()]
+
+
+# Members (management-api-extensions.md §7.3, §7.5, §8.7) --------------------------------------------------------
+
+UID_BLANK = "Uid can't be blank"
+UID_TOO_LONG = "Uid is too long (maximum is 32 characters)"
+UID_TAKEN = "Uid has already been taken"
+EMAIL_INVALID = "Email is invalid"
+EMAIL_TOO_LONG = "Email is too long (maximum is 255 characters)"
+EMAIL_TAKEN = "Email has already been taken"
+MEMBER_UNIQUE_INDEXES = ("members_uid_upper_uniq", "members_email_key")
+# A lost race is judged again against the winner; a second lost race in a row would mean a third writer
+# winning each time: still a clean 422, never a loop.
+CREATE_ATTEMPTS = 3
+
+
+def _constraint(error: IntegrityError) -> str | None:
+    return getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+
+
+def _email_failures(email: str, *, taken: bool) -> list[str]:
+    """The email checks of /members and /members/update, in order."""
+    failures = []
+    try:
+        validate_email(email)
+    except ValidationError:
+        failures.append(EMAIL_INVALID)
+    if len(email) > 255:
+        failures.append(EMAIL_TOO_LONG)
+    if taken:
+        failures.append(EMAIL_TAKEN)
+    return failures
+
+
+@transaction.atomic(durable=True)
+def member_create(*, uid: str, email: str, level: int = 0, role: str = "member", state: str = Member.ACTIVE,
+                  group: str = Member.DEFAULT_GROUP) -> Member:
+    """POST /members: the member, or — when one with this uid (ignoring case) has exactly these fields — the stored
+    member, nothing written (a retry, §5.4). Email is lowercased, group trimmed and lowercased.
+
+    BusinessRuleError lists every failing check in the contract's order: Uid can't be blank, Uid is too long
+    (maximum is 32 characters), Uid has already been taken, Email is invalid, Email is too long (maximum is 255
+    characters), Email has already been taken. The insert runs in a savepoint: a concurrent creation that wins the
+    unique index on UPPER(uid) or email makes this one wait for it and then judge the request against its row.
+    """
+    email, group = email.lower(), group.strip().lower()
+    wanted = {"email": email, "level": level, "role": role, "state": state, "group": group}
+    for _ in range(CREATE_ATTEMPTS):
+        # The member with this uid and the owner of this email in one statement, so one snapshot: a concurrent
+        # winner is seen in both roles or in neither.
+        found = list(Member.objects.filter(Q(uid__iexact=uid) | Q(email=email))) if uid else list(
+            Member.objects.filter(email=email))
+        existing = next((m for m in found if uid and m.uid.upper() == uid.upper()), None)
+        if existing is not None and all(getattr(existing, name) == value for name, value in wanted.items()):
+            return existing
+        failures = []
+        if not uid.strip():
+            failures.append(UID_BLANK)
+        if len(uid) > 32:
+            failures.append(UID_TOO_LONG)
+        if existing is not None:
+            failures.append(UID_TAKEN)
+        failures += _email_failures(email, taken=any(m.email == email and m != existing for m in found))
+        if failures:
+            raise BusinessRuleError(*failures)
+        try:
+            with transaction.atomic():
+                return Member.objects.create(uid=uid, **wanted)
+        except IntegrityError as error:
+            if _constraint(error) not in MEMBER_UNIQUE_INDEXES:
+                raise
+    raise BusinessRuleError(UID_TAKEN)
+
+
+@transaction.atomic(durable=True)
+def member_update(*, uid: str, email: str | None = None, level: int | None = None, state: str | None = None,
+                  group: str | None = None) -> Member:
+    """PUT /members/update: the member (by uid ignoring case, row locked; RecordNotFound) with the given fields.
+
+    BusinessRuleError with `email`: Email is invalid, Email is too long (maximum is 255 characters), Email has
+    already been taken (by another member). Fields equal to the stored values change nothing; when nothing
+    changes, nothing is written and updated_at is kept. The role is not changed here (operators do it).
+    """
+    member = Member.objects.select_for_update().filter(uid__iexact=uid).first() if uid else None
+    if member is None:
+        raise RecordNotFound()
+    given = {"email": email.lower() if email is not None else None, "level": level, "state": state,
+             "group": group.strip().lower() if group is not None else None}
+    changes = {name: value for name, value in given.items() if value is not None and getattr(member, name) != value}
+    if "email" in changes:
+        taken = Member.objects.filter(email=changes["email"]).exclude(pk=member.pk).exists()
+        failures = _email_failures(changes["email"], taken=taken)
+        if failures:
+            raise BusinessRuleError(*failures)
+    if not changes:
+        return member
+    for name, value in changes.items():
+        setattr(member, name, value)
+    try:
+        with transaction.atomic():
+            member.save(update_fields=[*changes, "updated_at"])
+    except IntegrityError as error:  # another member took the email since the check
+        if _constraint(error) != "members_email_key":
+            raise
+        raise BusinessRuleError(EMAIL_TAKEN) from error
+    return member

@@ -138,9 +138,10 @@ def _note(action: RowAction, row: models.Model, inputs: Inputs) -> str:
     return "; ".join(parts)
 
 
-def _amount(row: models.Model) -> Decimal:
-    """A withdraw is audited with its sum (what leaves the member's balance), a deposit with its amount."""
-    return getattr(row, "sum", None) or row.amount
+def _amount(row: models.Model) -> Decimal | None:
+    """A withdraw is audited with its sum (what leaves the member's balance), a deposit with its amount; a record
+    that moves no money (a beneficiary) with none."""
+    return getattr(row, "sum", None) or getattr(row, "amount", None)
 
 
 def _inputs(request: HttpRequest, pk: int) -> Inputs:
@@ -175,6 +176,7 @@ def admin_action(row_action: RowAction, description: str):
             "verb": row_action.verb,
             "outcomes": outcomes,
             "is_withdraw": model._meta.model_name == "withdraw",
+            "is_beneficiary": model._meta.model_name == "beneficiary",
             "takes_txid": row_action.takes_txid,
             "takes_reason": row_action.takes_reason,
             "any_risky": any(o.risky and not o.error for o in outcomes),

@@ -30,6 +30,7 @@ CUSTOM_PERMISSIONS = [
     ("withdraws", "withdraw", "approve_withdraw", "Can approve a withdraw (pays it out)"),
     ("ledger", "operation", "post_correction", "Can post a correcting entry to the journal"),
     ("ledger", "currency", "change_wallet_gateway", "Can change a currency's wallet gateway and settings"),
+    ("withdraws", "beneficiary", "archive_beneficiary", "Can archive a member's beneficiary"),
     ("operators", "auditrecord", "view_reports", "Can view the accounting reports"),
 ]
 
@@ -55,6 +56,8 @@ NEVER = {
     "operators.add_auditrecord", "operators.change_auditrecord", "operators.delete_auditrecord",
     "deposits.delete_deposit", "withdraws.delete_withdraw", "ledger.delete_account", "ledger.delete_transfer",
     "trades.delete_order", "trades.delete_trade",
+    # Beneficiaries change only through their services (archive action); rows are never deleted.
+    "withdraws.add_beneficiary", "withdraws.change_beneficiary", "withdraws.delete_beneficiary",
     # A second factor's secret is its owner's alone: only the setup page reads and writes it.
     "operators.add_operatortotp", "operators.change_operatortotp", "operators.delete_operatortotp",
     "operators.view_operatortotp",
@@ -63,22 +66,28 @@ NEVER = {
 # Superadmin's group holds every permission of these apps except NEVER (resolved against the database).
 SUPERADMIN_APPS = ("ledger", "deposits", "withdraws", "trades", "operators", "auth")
 
+# Beneficiaries are read-only in the console; archiving is an action (management-api-extensions.md §8.3).
+BENEFICIARIES = read("withdraws.beneficiary")
+
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     ADMIN: manage("deposits.deposit", "withdraws.withdraw", "ledger.currency", "trades.market")
     | {"deposits.accept_deposit", "withdraws.approve_withdraw", "ledger.post_correction"}
     | BOOKS
     | read("ledger.member", "ledger.account", "trades.order", "trades.trade")
     | COIN_DEPOSITS
+    | BENEFICIARIES | {"withdraws.archive_beneficiary"}
     | AUDIT,
     ACCOUNTANT: BOOKS
+    | BENEFICIARIES
     | read("ledger.member", "deposits.deposit", "withdraws.withdraw", "ledger.account")
     # "create fiat deposits": the deposit add form offers fiat currencies only (deposits admin).
     | {"deposits.add_deposit"}
     | COIN_DEPOSITS
     | AUDIT,
-    COMPLIANCE: BOOKS | read("ledger.member", "deposits.deposit", "withdraws.withdraw", "ledger.account")
+    COMPLIANCE: BOOKS | BENEFICIARIES | read("ledger.member", "deposits.deposit", "withdraws.withdraw", "ledger.account")
     | COIN_DEPOSITS | AUDIT,
-    SUPPORT: read("ledger.member", "deposits.deposit", "withdraws.withdraw", "ledger.account") | COIN_DEPOSITS | AUDIT,
+    SUPPORT: BENEFICIARIES | read("ledger.member", "deposits.deposit", "withdraws.withdraw", "ledger.account")
+    | COIN_DEPOSITS | AUDIT,
     TECHNICAL: BOOKS
     | manage("ledger.currency", "trades.market")
     | {"ledger.change_wallet_gateway"}

@@ -31,3 +31,8 @@ class IllegalTransition(BusinessRuleError):
 
 class RecordNotFound(DomainError):
     """A record named by the request does not exist: 404 {"error": "Couldn't find record."}."""
+
+
+class ServiceUnavailable(DomainError):
+    """A system the request needs (a wallet node) did not answer; nothing was written: 503
+    {"error": "Service unavailable."}."""

@@ -1,8 +1,10 @@
+import psycopg
 import pytest
 
 from ledger import cache
 from ledger.selectors import account_mismatches
 from tests.factories import CoinFactory, CurrencyFactory, MemberFactory
+from tests.support import database_url
 
 
 @pytest.fixture(autouse=True)
@@ -94,3 +96,18 @@ def books_clean(db):
 
     assert books_check().breaches == []
     assert account_mismatches() == []
+
+
+@pytest.fixture
+def side_connection():
+    """Open a psycopg connection of its own to the test database (closed after the test)."""
+    opened = []
+
+    def open_():
+        conn = psycopg.connect(database_url())
+        opened.append(conn)
+        return conn
+
+    yield open_
+    for conn in opened:
+        conn.close()

@@ -3,6 +3,8 @@
 from django.db.models import QuerySet
 
 from ledger.models import Member
+from ledger.selectors import stored_code
+from peatio_mgmt.errors import RecordNotFound
 from trades.filters import TradeFilter
 from trades.models import Market, MarketState, Trade
 
@@ -27,3 +29,18 @@ def trades_by_id(ids: list[int]) -> list[Trade]:
     if not ids:
         return []
     return list(Trade.objects.filter(id__in=ids).select_related("ask_member", "bid_member").order_by("-id"))
+
+
+def market_list(*, state: str | None = None) -> QuerySet:
+    """Every market in one state (all states when None), by position then id (management-api-extensions.md §7.8)."""
+    markets = Market.objects.order_by("position", "id")
+    return markets.filter(state=state) if state else markets
+
+
+def market_get(*, symbol: str) -> Market:
+    """The market whose id is `symbol` as stored or entirely in uppercase, in any state; RecordNotFound otherwise."""
+    market_id = stored_code(symbol)
+    market = Market.objects.filter(id=market_id).first() if market_id else None
+    if market is None:
+        raise RecordNotFound()
+    return market

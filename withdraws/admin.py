@@ -8,8 +8,8 @@ from operators.actions import OperatorActions, RowAction, body
 from operators.selectors import withdraws_waiting_for_operator_ids
 from peatio_mgmt.admin_readonly import ReadOnlyAdmin
 from peatio_mgmt.errors import BusinessRuleError
-from withdraws import services
-from withdraws.models import Withdraw, WithdrawState as S
+from withdraws import beneficiaries, services
+from withdraws.models import Beneficiary, BeneficiaryState, Withdraw, WithdrawState as S
 
 APPROVE = "withdraws.approve_withdraw"
 RISK_WARNING = ("The withdraw is confirming: its coins may already have left the hot wallet, yet this returns the "
@@ -95,4 +95,25 @@ class WithdrawAdmin(OperatorActions, ReadOnlyAdmin):
                    risky_states=frozenset({S.CONFIRMING}), risk_warning=RISK_WARNING), "Reject selected withdraws"),
         (RowAction("fail", "fail", _event(services.withdraw_fail), APPROVE,
                    risky_states=frozenset({S.CONFIRMING}), risk_warning=RISK_WARNING), "Fail selected withdraws"),
+    )
+
+
+ARCHIVE_BENEFICIARY = "withdraws.archive_beneficiary"
+
+
+def _archive(beneficiary: Beneficiary, inputs) -> Beneficiary:
+    """The same transition and lock as PUT /beneficiaries/state (management-api-extensions.md §7.12, §8.3)."""
+    return body(beneficiaries.beneficiary_state_change)(beneficiary_id=beneficiary.pk, uid=beneficiary.member.uid,
+                                                         state=BeneficiaryState.ARCHIVED)
+
+
+@admin.register(Beneficiary)
+class BeneficiaryAdmin(OperatorActions, ReadOnlyAdmin):
+    list_display = ("id", "member", "currency", "name", "rid", "state", "created_at", "updated_at")
+    list_filter = ("state", "currency")
+    search_fields = ("=member__uid", "rid", "name")
+    list_select_related = ("member",)
+    show_full_result_count = False
+    row_actions = (
+        (RowAction("archive", "archive", _archive, ARCHIVE_BENEFICIARY), "Archive selected beneficiaries"),
     )

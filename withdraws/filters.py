@@ -1,11 +1,12 @@
-"""The filters of POST /withdraws (management-api.md §4.6), fed with the route's validated parameters.
+"""The filters of POST /withdraws (management-api.md §4.6) and POST /beneficiaries (management-api-extensions.md
+§7.11), fed with the routes' validated parameters.
 
 The values are already typed and resolved (a Member, a Currency, a state of the enum): a plain form field passes
 them through without a second look-up; None or "" means no filter (§1.7).
 """
 
-from withdraws.models import Withdraw
 from peatio_mgmt.management_api.filters import ParamsFilterSet, ValueFilter
+from withdraws.models import Beneficiary, Withdraw
 
 
 class WithdrawFilter(ParamsFilterSet):
@@ -15,4 +16,14 @@ class WithdrawFilter(ParamsFilterSet):
 
     class Meta:
         model = Withdraw
+        fields = ()
+
+
+class BeneficiaryFilter(ParamsFilterSet):
+    member = ValueFilter()
+    currency = ValueFilter()
+    state = ValueFilter()
+
+    class Meta:
+        model = Beneficiary
         fields = ()

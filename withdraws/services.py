@@ -24,7 +24,7 @@ from ledger.selectors import member_get_by_uid
 from ledger.services import Entry, Reference, lock_accounts
 from peatio_mgmt.errors import BusinessRuleError, IllegalTransition, InsufficientFunds, RecordNotFound
 from peatio_mgmt.idempotency import TID_MAX_LENGTH, TID_TAKEN, TID_TOO_LONG, find_by_tid, insert_with_tid, is_retry
-from withdraws import addresses
+from withdraws import addresses, beneficiaries
 from withdraws.gateways import FAILED, UNKNOWN, SendDeferred, gateway_for
 from withdraws.models import Withdraw, WithdrawState as S
 from withdraws.selectors import withdraw_is_quick
@@ -47,14 +47,20 @@ def stale_send_after() -> timedelta:
 
 
 @transaction.atomic(durable=True)
-def withdraw_create(*, uid: str, currency: Currency, amount: Decimal, rid: str, tid: str | None = None,
-                    process: bool = False, request_digest: str) -> Withdraw:
+def withdraw_create(*, uid: str, currency: Currency, amount: Decimal, rid: str | None = None, tid: str | None = None,
+                    process: bool = False, request_digest: str, beneficiary_id: int | None = None) -> Withdraw:
     """Create a withdraw of the gross `amount` and submit it (funds locked) in one transaction; with `process`,
-    advance it as the API's process action does. A repeated request (same tid and digest) changes nothing."""
+    advance it as the API's process action does. A repeated request (same tid and digest) changes nothing.
+
+    Exactly one of `rid` and `beneficiary_id` (§7.13): a beneficiary is read FOR SHARE before the account row,
+    its checks take the place of the rid checks, and the withdraw gets its rid."""
     existing = find_by_tid(Withdraw, tid)
     if is_retry(existing, request_digest):
         return existing
     member = member_get_by_uid(uid)
+    beneficiary = None
+    if beneficiary_id is not None:
+        beneficiary = beneficiaries.beneficiary_lock_for_withdraw(beneficiary_id=beneficiary_id, member=member)
     total = round_down(amount, currency.precision)
     fee = currency.withdraw_fee
     paid = MONEY_CONTEXT.subtract(total, fee)
@@ -67,10 +73,14 @@ def withdraw_create(*, uid: str, currency: Currency, amount: Decimal, rid: str, 
         errors.append(TID_TOO_LONG)
     elif existing is not None:
         errors.append(TID_TAKEN)
-    if not rid.strip():
-        errors.append("Rid can't be blank")
-    if len(rid) > RID_MAX_LENGTH:
-        errors.append(f"Rid is too long (maximum is {RID_MAX_LENGTH} characters)")
+    if beneficiary_id is not None:
+        errors += beneficiaries.beneficiary_withdraw_failures(beneficiary, currency)
+        rid = beneficiary.rid if beneficiary is not None else rid
+    else:
+        if not rid.strip():
+            errors.append("Rid can't be blank")
+        if len(rid) > RID_MAX_LENGTH:
+            errors.append(f"Rid is too long (maximum is {RID_MAX_LENGTH} characters)")
     if total <= ZERO:
         errors.append("Sum must be greater than 0.0")
     if paid <= ZERO:
@@ -86,7 +96,8 @@ def withdraw_create(*, uid: str, currency: Currency, amount: Decimal, rid: str, 
     withdraw, created = insert_with_tid(
         Withdraw, tid=tid, digest=request_digest, constraint="withdraws_tid_upper_uniq",
         build=lambda chosen: Withdraw(member=member, currency=currency, type=currency.type, tid=chosen, rid=rid,
-                                      sum=total, fee=fee, amount=paid, request_digest=request_digest),
+                                      sum=total, fee=fee, amount=paid, request_digest=request_digest,
+                                      beneficiary=beneficiary),
     )
     if created:
         _fire(withdraw, "submit")

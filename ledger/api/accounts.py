@@ -1,11 +1,13 @@
-"""POST /accounts/balance (management-api.md §4.1): a member's balance and locked amount in one currency."""
+"""POST /accounts/balance (management-api.md §4.1): a member's balance and locked amount in one currency;
+POST /accounts/balances (management-api-extensions.md §7.1): the non-zero balances of all members in one currency."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
-from ledger.selectors import member_balance
+from ledger.representations import render_balance
+from ledger.selectors import account_balances, member_balance
 from peatio_mgmt.errors import RecordNotFound
-from peatio_mgmt.management_api.fields import AmountField, CurrencyCode, String, amount
+from peatio_mgmt.management_api.fields import AmountField, CurrencyCode, Limit, Page, String
 from peatio_mgmt.management_api.response import Response
 from peatio_mgmt.management_api.serializers import Entity, Params
 from peatio_mgmt.management_api.views import ManagementViewSet
@@ -18,10 +20,7 @@ class BalanceSerializer(Entity):
     balance = AmountField()
     locked = AmountField()
 
-    @staticmethod
-    def render(found: tuple) -> dict:
-        uid, balance, locked = found
-        return {"uid": uid, "balance": amount(balance), "locked": amount(locked)}
+    render = staticmethod(render_balance)
 
 
 class BalanceParams(Params):
@@ -29,8 +28,14 @@ class BalanceParams(Params):
     currency = CurrencyCode(required=True)
 
 
+class BalancesParams(Params):
+    currency = CurrencyCode(required=True)
+    page = Page()
+    limit = Limit(10000, default=1000)
+
+
 class AccountViewSet(ManagementViewSet):
-    scopes = {"balance": "read_accounts"}
+    scopes = {"balance": "read_accounts", "balances": "read_accounts"}
 
     @extend_schema(request=BalanceParams, responses={201: BalanceSerializer})
     def balance(self, request):
@@ -40,3 +45,10 @@ class AccountViewSet(ManagementViewSet):
         if found is None:
             raise RecordNotFound()
         return Response(BalanceSerializer.represent(found), status=201)
+
+    @extend_schema(request=BalancesParams, responses={201: BalanceSerializer(many=True)})
+    def balances(self, request):
+        """The non-zero balances of one currency (members in any state), account id ascending."""
+        values = self.validated(BalancesParams)
+        rows, total = account_balances(currency_id=values["currency"].pk, page=values["page"], limit=values["limit"])
+        return self.page_answer(BalanceSerializer.represent_many(rows), total=total)

@@ -10,8 +10,8 @@ from rest_framework import serializers
 
 from ledger import selectors, services
 from ledger.models import AccountType
-from peatio_mgmt.management_api.fields import (AmountField, ChartCode, CurrencyCode, ExactDecimal, Integer, Limit, Page,
-                                               String, TimeField, amount, iso_time)
+from peatio_mgmt.management_api.fields import (AmountField, ChartCode, CurrencyCode, ExactDecimal, FromId, Integer, Limit,
+                                               Page, String, TimeField, amount, iso_time)
 from peatio_mgmt.management_api.response import Response
 from peatio_mgmt.management_api.serializers import Entity, ExactlyOneOf, Params
 from peatio_mgmt.management_api.views import ManagementViewSet
@@ -28,8 +28,10 @@ def epoch_time(seconds: int | None) -> datetime | None:
 
 
 class OperationSerializer(Entity):
-    """Operation entity (§3.4) from a selectors.OPERATION_FIELDS row: one of credit/debit, uid only with a member."""
+    """Operation entity (§3.4; `id`: management-api-extensions.md §6.1) from a selectors.OPERATION_FIELDS row: one
+    of credit/debit, uid only with a member."""
 
+    id = serializers.IntegerField()
     code = serializers.RegexField(r"^[0-9]+$")
     currency = serializers.CharField()
     credit = AmountField(required=False, help_text="omitted for a debit")
@@ -40,7 +42,7 @@ class OperationSerializer(Entity):
 
     @staticmethod
     def render(row: dict) -> dict:
-        body = {"code": str(row["code_id"]), "currency": row["currency_id"]}
+        body = {"id": row["id"], "code": str(row["code_id"]), "currency": row["currency_id"]}
         if row["credit"]:
             body["credit"] = amount(row["credit"])
         else:
@@ -50,6 +52,12 @@ class OperationSerializer(Entity):
         body["reference_type"] = row["reference_type"]
         body["created_at"] = iso_time(row["created_at"])
         return body
+
+
+def in_order(ids: list[int], rows: list[dict]) -> list[dict]:
+    """`rows` in the order of the page's `ids` (newest first, or ascending with `from_id`)."""
+    by_id = {row["id"]: row for row in rows}
+    return [by_id[pk] for pk in ids]
 
 
 def code_is_member_scope(values: dict) -> bool:
@@ -64,6 +72,7 @@ class JournalListParams(Params):
     time_from = Integer()
     time_to = Integer()
     reference_type = String()
+    from_id = FromId()
 
 
 class LiabilityListParams(Params):
@@ -74,6 +83,7 @@ class LiabilityListParams(Params):
     time_to = Integer()
     page = Page()
     limit = Limit(10000)
+    from_id = FromId()
 
 
 def new_params(type_: str) -> type[Params]:
@@ -102,7 +112,8 @@ class JournalViewSet(ManagementViewSet):
             time_from=epoch_time(values["time_from"]),
             time_to=epoch_time(values["time_to"]),
         )
-        return self.paginated(ids, lambda page: OperationSerializer.represent_many(selectors.operations_by_id(page)))
+        return self.listed(ids, lambda page: OperationSerializer.represent_many(
+            in_order(page, selectors.operations_by_id(page))))
 
     def new(self, request):
         values = self.validated(self.new_params)
@@ -133,7 +144,7 @@ def journal(type_: str, list_params: type[Params] = JournalListParams) -> type[J
         "scopes": {"list": "read_operations", "new": "write_operations"},
         "__module__": __name__,
         "list": documented("list", request=list_params, responses={201: OperationSerializer(many=True)},
-                           summary=f"List the postings of the {type_} accounts, newest first."),
+                           summary=f"List the postings of the {type_} accounts, newest first (from_id: oldest first)."),
         "new": documented("new", request=new, responses={201: OperationSerializer},
                           summary=f"Post one operation on a {type_} account."),
     })

@@ -19,7 +19,7 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from ledger.models import AccountScope, AccountType, AddressFormat, CurrencyType, MemberRole, WalletGateway
+from ledger.models import MEMBER_GROUP_PATTERN, AccountScope, AccountType, AddressFormat, CurrencyType, MemberRole, WalletGateway
 from ledger.money import MAX_FRACTION_DIGITS, MAX_INTEGER_DIGITS, fits_numeric, fraction_digits
 from trades.models import MarketState
 
@@ -218,6 +218,14 @@ def email(raw: Any) -> str:
     return value.lower()
 
 
+def member_group(raw: Any) -> str:
+    """Trimmed and lowercased, then 1–32 characters of a-z 0-9 _ - (management-api-extensions.md §8.1)."""
+    value = text(max_length=10_000)(raw).strip().lower()
+    if not re.fullmatch(MEMBER_GROUP_PATTERN, value):
+        raise FieldError(f"must be 1–32 characters of a-z, 0-9, _ and - (after trimming and lowercasing), got {shown(raw)}")
+    return value
+
+
 def ignored(raw: Any) -> None:
     return None
 
@@ -265,6 +273,7 @@ FIELDS: dict[str, dict[str, Callable[[Any], Any]]] = {
         "level": integer(minimum=0),
         "role": text(max_length=16, choices=MemberRole.values),
         "state": text(min_length=1, max_length=16),
+        "group": member_group,
     },
     "markets": {
         "id": text(min_length=1, max_length=20),

@@ -29,12 +29,15 @@ RSA_ALGORITHMS = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
 EC_CURVES = {"ES256": ec.SECP256R1, "ES384": ec.SECP384R1, "ES512": ec.SECP521R1}
 ALGORITHMS = RSA_ALGORITHMS | set(EC_CURVES)
 
+# The six scopes of the extensions (management-api-extensions.md §5.2).
+EXTENSION_SCOPES = {"read_members", "write_members", "read_currencies", "read_markets", "read_beneficiaries",
+                    "write_beneficiaries"}
 SCOPES = {
     "read_accounts", "read_deposits", "write_deposits", "read_withdraws", "write_withdraws", "read_operations",
     "write_operations", "write_transfers", "read_trades", "tools",
     "write_payment_addresses",  # route 32, POST /deposit_address/new (coin-deposits-ethereum-events.md 4.22)
     "read_transfers",  # listed by Peatio's files, used by no route
-}
+} | EXTENSION_SCOPES
 JWT_FLAGS = {"verify_expiration", "verify_not_before", "verify_iat", "verify_iss", "verify_aud", "verify_sub",
              "verify_jti"}
 JWT_LEEWAYS = {"leeway", "exp_leeway", "nbf_leeway", "iat_leeway"}

@@ -12,7 +12,7 @@ import logging
 from django.db import transaction
 from rest_framework.exceptions import APIException
 
-from peatio_mgmt.errors import BusinessRuleError, RecordNotFound
+from peatio_mgmt.errors import BusinessRuleError, RecordNotFound, ServiceUnavailable
 from peatio_mgmt.management_api.response import Response
 from peatio_mgmt.management_api.serializers import ParameterError
 
@@ -20,6 +20,7 @@ logger = logging.getLogger("peatio_mgmt.management_api")
 
 NOT_FOUND = {"error": "Couldn't find record."}
 INTERNAL_ERROR = {"error": "Internal server error."}
+SERVICE_UNAVAILABLE = {"error": "Service unavailable."}
 
 
 class Refusal(APIException):
@@ -40,6 +41,9 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         return Response(NOT_FOUND, status=404)
     if isinstance(exc, BusinessRuleError):
         return Response({"errors": exc.messages}, status=422)
+    if isinstance(exc, ServiceUnavailable):
+        logger.warning("service unavailable: %s", exc.__cause__ or exc)
+        return Response(SERVICE_UNAVAILABLE, status=503)
     view = context.get("view")
     logger.exception("unhandled error in %s", getattr(view, "route", "-"), exc_info=exc)
     # A failed request writes nothing: actions run their writes in one transaction of their own, and a connection

@@ -178,9 +178,47 @@ class Page(Integer):
 
 
 class Limit(Integer):
-    def __init__(self, maximum: int = 1000):
-        super().__init__(default=100, minimum=1, maximum=maximum, range_message=f"must be in range: 1..{maximum}.",
-                         help_text=f"The number of objects per page (defaults to 100, maximum is {maximum}).")
+    def __init__(self, maximum: int = 1000, default: int = 100):
+        super().__init__(default=default, minimum=1, maximum=maximum, range_message=f"must be in range: 1..{maximum}.",
+                         help_text=f"The number of objects per page (defaults to {default}, maximum is {maximum}).")
+
+
+class FromId(Integer):
+    """`from_id` of the seven lists (management-api-extensions.md §5.3): present, the list is the feed above it."""
+
+    def __init__(self):
+        super().__init__(minimum=0, help_text="Rows with an id above this one, id ascending, up to the settled id.")
+
+
+class JsonObject(Param):
+    """Any JSON object, handed on as plain JSON types (a JSONField cannot store the Decimals of the parse).
+
+    Integers arrive as int; a number with a fraction or an exponent (a Decimal of the parse) becomes the float of
+    the same value — 1.50 is stored as 1.5, the same JSON number. When no float has exactly that value (more than
+    17 significant digits) the object is invalid: changing a partner's number silently is worse than refusing it.
+    """
+
+    openapi_type = {"type": "object"}
+
+    def coerce(self, value):
+        if not isinstance(value, dict):
+            raise Invalid()
+        return _plain_json(value)
+
+
+def _plain_json(value):
+    if isinstance(value, dict):
+        return {_plain_json(key): _plain_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain_json(item) for item in value]
+    if isinstance(value, Decimal):
+        number = float(value)
+        if not value.is_finite() or Decimal(repr(number)) != value:
+            raise Invalid()
+        return number
+    if isinstance(value, str) and UNSTORABLE.search(value):
+        raise Invalid()
+    return value
 
 
 class ExactDecimal(Param):

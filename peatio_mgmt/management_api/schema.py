@@ -84,7 +84,7 @@ class ManagementAutoSchema(AutoSchema):
         responses = super()._get_response_bodies(direction)
         for success in responses.values():
             schema = success.get("content", {}).get("application/json", {}).get("schema", {})
-            if schema.get("type") == "array":
+            if schema.get("type") == "array" and self.view.action not in getattr(self.view, "unpaginated", ()):
                 success["headers"] = PAGE_HEADERS
         for status, (description, schema) in ERROR_RESPONSES.items():
             responses[status] = {"description": description, "content": {"application/json": {"schema": schema}}}

@@ -50,6 +50,18 @@ class ExactlyOneOf:
         return None
 
 
+class AtLeastOneOf:
+    """Group rule: at least one of the named parameters is present (Grape's at_least_one_of)."""
+
+    def __init__(self, *names: str):
+        self.names = names
+
+    def check(self, present: set[str]) -> str | None:
+        if not any(n in present for n in self.names):
+            return f"{', '.join(self.names)} are missing, at least one parameter must be provided"
+        return None
+
+
 class ParamsList(serializers.ListSerializer):
     """`SomeParams(many=True)`: a non-empty JSON array of objects."""
 
@@ -70,7 +82,7 @@ class ParamsList(serializers.ListSerializer):
 class Params(serializers.Serializer):
     """The ordered parameters of one route and its group rules (`groups`)."""
 
-    groups: Sequence[ExactlyOneOf] = ()
+    groups: Sequence[ExactlyOneOf | AtLeastOneOf] = ()
 
     class Meta:
         list_serializer_class = ParamsList
@@ -173,4 +185,4 @@ def _shared(cls: type[serializers.BaseSerializer], many: bool = False) -> serial
     return instance
 
 
-__all__ = ["Entity", "EntityList", "ExactlyOneOf", "Invalid", "ParameterError", "Params", "ParamsList"]
+__all__ = ["AtLeastOneOf", "Entity", "EntityList", "ExactlyOneOf", "Invalid", "ParameterError", "Params", "ParamsList"]

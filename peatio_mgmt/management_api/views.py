@@ -30,6 +30,7 @@ from peatio_mgmt.management_api.parsers import JWSDataParser
 from peatio_mgmt.management_api.permissions import FreshToken, MandatorySigners
 from peatio_mgmt.management_api.renderers import FixedNegotiation, JSONRenderer
 from peatio_mgmt.management_api.response import Response
+from peatio_mgmt.sync import feed_page
 
 logger = logging.getLogger("peatio_mgmt.management_api")
 
@@ -259,6 +260,21 @@ class ManagementViewSet(ViewSetMixin, ManagementAPIView):
         paginator = self.pagination_class()
         rows = paginator.paginate_queryset(queryset, self.request, view=self)
         return paginator.get_paginated_response(render(rows))
+
+    def listed(self, queryset, render) -> Response:
+        """`paginated`, or — with a `from_id` parameter — the feed page of management-api-extensions.md §5.3:
+        rows above `from_id` and at most the settled id, id ascending, on the primary; `render(rows)` -> items."""
+        from_id = self.params.get("from_id")
+        if from_id is None:
+            return self.paginated(queryset, render)
+        feed = feed_page(queryset, from_id=from_id, page=self.params["page"], limit=self.params["limit"])
+        return self.page_answer(render(feed.rows), total=feed.total)
+
+    def page_answer(self, items: list, *, total: int) -> Response:
+        """A list answer (201) with the `Total`/`Page`/`Per-Page` of the validated `page`/`limit`."""
+        paginator = self.pagination_class()
+        paginator.page, paginator.limit, paginator.total = self.params["page"], self.params["limit"], total
+        return paginator.get_paginated_response(items)
 
 
 def route(path: str, viewset: type[ManagementViewSet], verb: str, action: str):

@@ -6,10 +6,8 @@ import pytest
 from django.db import connection, connections
 
 from deposits import services
-from deposits.address_route import deposit_address_input, payment_address_entity
 from deposits.models import DepositAddressSequence, PaymentAddress
 from peatio_mgmt.errors import BusinessRuleError, RecordNotFound
-from peatio_mgmt.management_api.params import ParameterError
 from tests.anvil import TEST_XPUB, XPUB_ADDRESSES
 from tests.factories import CoinFactory, EtherFactory, MemberFactory
 from tests.withdraws.fake_bitcoind import FakeBitcoind
@@ -31,10 +29,6 @@ def test_first_address_is_index_0_and_every_later_call_answers_it(eth_offline):
     assert first.address == XPUB_ADDRESSES[0] and first.derivation_index == 0
     assert again.pk == first.pk and PaymentAddress.objects.count() == 1
     assert DepositAddressSequence.objects.get(currency=eth_offline).next_index == 1
-    entity = payment_address_entity(again)
-    assert entity == {"uid": alice.uid, "currency": "eth", "address": XPUB_ADDRESSES[0],
-                      "created_at": entity["created_at"]}
-    assert entity["created_at"].endswith("Z")
 
 
 def test_next_member_gets_the_next_index(eth_offline):
@@ -45,18 +39,40 @@ def test_next_member_gets_the_next_index(eth_offline):
     assert (bob.address, bob.derivation_index) == (XPUB_ADDRESSES[1], 1)
 
 
-def test_input_rules_in_the_contracts_order(eth_offline, usd):
-    with pytest.raises(ParameterError) as missing:
-        deposit_address_input({})
-    assert str(missing.value) == "uid is missing, currency is missing"
-    with pytest.raises(ParameterError) as fiat:
-        deposit_address_input({"uid": "U487205863", "currency": "usd"})
-    assert str(fiat.value) == "currency does not have a valid value"
-    with pytest.raises(ParameterError) as unknown:
-        deposit_address_input({"uid": ["x"], "currency": "xyz"})
-    assert str(unknown.value) == "uid is invalid, currency does not have a valid value"
-    uid, currency = deposit_address_input({"uid": "u1", "currency": "ETH", "blockchain_key": "eth-mainnet"})
-    assert (uid, currency.pk) == ("u1", "eth")
+def test_route_answers_the_members_one_address_as_the_entity(api, eth_offline):
+    alice = MemberFactory(uid="U487205863")
+
+    first = api.post("deposit_address/new", {"uid": "U487205863", "currency": "eth", "blockchain_key": "eth-mainnet"})
+    again = api.post("deposit_address/new", {"uid": "u487205863", "currency": "ETH"})
+
+    assert first.status_code == again.status_code == 201
+    body = first.json()
+    assert body == {"uid": alice.uid, "currency": "eth", "address": XPUB_ADDRESSES[0], "created_at": body["created_at"]}
+    assert body["created_at"].endswith("Z") and again.json() == body
+
+
+def test_route_input_rules_in_the_contracts_order(api, eth_offline, usd):
+    def error(data):
+        answer = api.post("deposit_address/new", data)
+        assert answer.status_code == 422
+        return answer.json()["error"]
+
+    assert error({}) == "uid is missing, currency is missing"
+    assert error({"uid": "U487205863", "currency": "usd"}) == "currency does not have a valid value"
+    assert error({"uid": ["x"], "currency": "xyz"}) == "uid is invalid, currency does not have a valid value"
+
+
+def test_route_refusals(api, db):
+    MemberFactory(uid="U487205863")
+    unknown = api.post("deposit_address/new", {"uid": "U000000000", "currency": EtherFactory(wallet_settings=OFFLINE_ETH).id})
+    disabled = api.post("deposit_address/new", {"uid": "U487205863", "currency": CoinFactory(id="ltc", enabled=False).id})
+    node_down = api.post("deposit_address/new", {"uid": "U487205863", "currency": CoinFactory(
+        id="bch", wallet_gateway="bitcoind", wallet_settings={"rpc_url": "http://127.0.0.1:9/"}).id})
+
+    assert (unknown.status_code, unknown.json()) == (404, {"error": "Couldn't find record."})
+    assert (disabled.status_code, disabled.json()) == (422, {"errors": ["Currency is disabled"]})
+    assert (node_down.status_code, node_down.json()) == (503, {"error": "Service unavailable."})
+    assert PaymentAddress.objects.count() == 0
 
 
 def test_business_errors(db):

@@ -48,7 +48,7 @@ def test_deposit_new_records_a_submitted_fiat_deposit(api, usd, member):
     assert response.status_code == 201
     body = response.json()
     assert body.pop("created_at").endswith("Z")
-    assert body == {"tid": "bank-1", "currency": "usd", "uid": member.uid, "type": "fiat", "amount": "750.77",
+    assert body == {"id": Deposit.objects.get().pk, "tid": "bank-1", "currency": "usd", "uid": member.uid, "type": "fiat", "amount": "750.77",
                     "state": "submitted", "completed_at": None}
     assert balance(member, usd) == (0, 0)
     assert Operation.objects.count() == 0

@@ -35,6 +35,7 @@ def without_times(body):
     for name in ("liabilities", "assets", "expenses", "revenues"):
         for posting in body.get(name, []):
             assert ISO.match(posting.pop("created_at"))
+            assert next(iter(posting)) == "id" and Operation.objects.filter(pk=posting.pop("id")).exists()
     return body
 
 

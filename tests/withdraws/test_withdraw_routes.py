@@ -38,8 +38,9 @@ def test_coin_withdraw_is_submitted_with_funds_locked(api, alice, btc):
     assert response.status_code == 201
     body = response.json()
     assert body.pop("created_at").endswith("Z") and body.pop("tid").startswith("TID")
-    assert body == {"uid": alice.uid, "currency": "btc", "type": "coin", "amount": "0.0499", "fee": "0.0001",
-                    "rid": BTC_ADDRESS, "state": "submitted", "blockchain_txid": None}
+    assert body == {"id": Withdraw.objects.get().pk, "uid": alice.uid, "currency": "btc", "type": "coin",
+                    "amount": "0.0499", "fee": "0.0001", "rid": BTC_ADDRESS, "beneficiary_id": None,
+                    "state": "submitted", "blockchain_txid": None}
     assert funds(alice, btc) == (D("0.95"), D("0.05"))
     withdraw = Withdraw.objects.get()
     assert postings(withdraw) == [(202, D("0.05"), 0, alice.pk), (212, 0, D("0.05"), alice.pk)]
@@ -99,7 +100,8 @@ def test_withdraw_new_insufficient_balance(api, alice, btc):
 
 def test_withdraw_new_parameter_errors(api, alice):
     assert api.post("/withdraws/new", {}).json() == {
-        "error": "uid is missing, rid is missing, currency is missing, amount is missing"}
+        "error": "uid is missing, currency is missing, amount is missing, "
+                 "rid, beneficiary_id are missing, exactly one parameter must be provided"}
     assert new(api, alice, currency="Usd", action="approve").json() == {
         "error": "currency does not have a valid value, action does not have a valid value"}
     assert new(api, alice, amount="1e-17").json() == {"error": "amount is invalid"}
