@@ -39,7 +39,8 @@ class Deposit(models.Model):
     block_hash = models.CharField(max_length=66, null=True, blank=True)
     amount_base_units = models.DecimalField(max_digits=78, decimal_places=0, null=True, blank=True)
     orphaned_at = models.DateTimeField(null=True, blank=True)
-    error = models.JSONField(default=list, blank=True)
+    # db_default too: every writer of the table, raw SQL included (the sync guard's tests, manual fixes), gets []
+    error = models.JSONField(default=list, db_default=models.Value([], output_field=models.JSONField()), blank=True)
     # SHA-256 of the canonical request parameters, to answer a retry with the same tid (management-api.md §1.8).
     request_digest = models.CharField(max_length=64, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,4 +1,4 @@
-"""Scopes of the 31 routes (management-api-extensions.md §5.2): every route that writes is under a `write_*` scope,
+"""Scopes of the 32 routes (management-api-extensions.md §5.2): every route that writes is under a `write_*` scope,
 and a signer permitted only the `read_*` scopes reads everything and writes nothing."""
 
 import pytest
@@ -16,6 +16,7 @@ WRITER, AUDITOR = {"backend-1.test": "RS256"}, {"auditor.test": "ES256"}
 WRITES = {
     "deposits/new": {"uid": ALICE, "currency": "usd", "amount": "10", "state": "accepted"},
     "deposits/state": {"tid": "t", "state": "canceled"},
+    "deposit_address/new": {"uid": ALICE, "currency": "btc"},
     "withdraws/new": {"uid": ALICE, "currency": "usd", "amount": "1", "rid": "IBAN"},
     "withdraws/action": {"tid": "t", "action": "cancel"},
     "assets/new": {"currency": "usd", "code": 101, "debit": "1"},
@@ -47,7 +48,7 @@ def read_only_auditor(configure):
 
 def test_every_writing_route_is_under_a_write_scope_and_every_other_under_a_read_scope():
     routes = served_routes()
-    assert len(routes) == 31
+    assert len(routes) == 32
     for path, verb, scope in routes:
         if path == "timestamp":
             assert scope == "tools"
