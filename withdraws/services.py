@@ -30,7 +30,7 @@ from withdraws import addresses, beneficiaries
 from withdraws.gateways import FAILED, UNKNOWN, SendDeferred, gateway_for
 from withdraws.models import Withdraw, WithdrawState as S
 from withdraws.selectors import withdraw_is_quick
-from withdraws.states import COMPLETED, WITHDRAW_MACHINE
+from withdraws.states import COMPLETED, FUNDS_NOT_LOCKED, POSTINGS, WITHDRAW_MACHINE
 
 logger = logging.getLogger(__name__)
 
@@ -143,20 +143,25 @@ def _fire(withdraw: Withdraw, event: str, *, error: dict | None = None, queue_se
     withdraw.save()
 
     entry = Entry(Reference("withdraw", withdraw.pk))
-    member, currency = withdraw.member, withdraw.currency
-    if event == "submit":
-        entry.lock_funds(member, currency, withdraw.sum)
-    elif event in ("reject", "fail") or (event == "cancel" and previous != S.PREPARED):
-        entry.unlock_funds(member, currency, withdraw.sum)
-    elif event == "success":
-        entry.unlock_and_sub_funds(member, currency, withdraw.sum)
-        if withdraw.fee > ZERO:
-            entry.platform(AccountType.REVENUE, currency, "credit", withdraw.fee, member=member)
-        entry.platform(AccountType.ASSET, currency, "debit", withdraw.amount)
+    for movement, field in POSTINGS.get(event, ()):
+        amount = getattr(withdraw, field)
+        if amount > ZERO and not (movement == "unlock" and previous in FUNDS_NOT_LOCKED):
+            _MOVEMENTS[movement](entry, withdraw, amount)
     if entry.postings:
         entry.post()
     if event == "process" and withdraw.type == CurrencyType.COIN and queue_send:
         queue_send_on_commit(withdraw.pk)
+
+
+# How each movement of withdraws.states.POSTINGS is written.
+_MOVEMENTS = {
+    "lock": lambda entry, w, amount: entry.lock_funds(w.member, w.currency, amount),
+    "unlock": lambda entry, w, amount: entry.unlock_funds(w.member, w.currency, amount),
+    "unlock_and_sub": lambda entry, w, amount: entry.unlock_and_sub_funds(w.member, w.currency, amount),
+    "revenue_credit": lambda entry, w, amount: entry.platform(AccountType.REVENUE, w.currency, "credit", amount,
+                                                              member=w.member),
+    "asset_debit": lambda entry, w, amount: entry.platform(AccountType.ASSET, w.currency, "debit", amount),
+}
 
 
 def queue_send_on_commit(withdraw_id: int) -> None:
@@ -232,31 +237,79 @@ def withdraw_action(*, tid: str, action: str) -> Withdraw:
 # --- one event each, for operators and tests --------------------------------------------------------------------
 
 
-def _event_service(event: str):
-    @transaction.atomic(durable=True)
-    def service(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
-        withdraw = _locked_or_404(withdraw_id)
-        if txid is not None:
-            withdraw.txid = txid
-        _fire(withdraw, event, error=error)
-        return withdraw
-
-    service.__name__ = service.__qualname__ = f"withdraw_{event}"
-    service.__doc__ = f"Fire `{event}` on the withdraw (domain.md §6.4); `txid` is recorded first when given."
-    return service
+def _fire_by_id(withdraw_id: int, event: str, *, txid: str | None, error: dict | None) -> Withdraw:
+    """Lock the withdraw, record `txid` when given, fire `event` (domain.md §6.4)."""
+    withdraw = _locked_or_404(withdraw_id)
+    if txid is not None:
+        withdraw.txid = txid
+    _fire(withdraw, event, error=error)
+    return withdraw
 
 
-withdraw_submit = _event_service("submit")
-withdraw_cancel = _event_service("cancel")
-withdraw_accept = _event_service("accept")
-withdraw_reject = _event_service("reject")
-withdraw_process = _event_service("process")
-withdraw_load = _event_service("load")
-withdraw_dispatch = _event_service("dispatch")
-withdraw_success = _event_service("success")
-withdraw_skip = _event_service("skip")
-withdraw_fail = _event_service("fail")
-withdraw_err = _event_service("err")
+@transaction.atomic(durable=True)
+def withdraw_submit(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
+    """prepared -> submitted, funds locked."""
+    return _fire_by_id(withdraw_id, "submit", txid=txid, error=error)
+
+
+@transaction.atomic(durable=True)
+def withdraw_cancel(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
+    """prepared/submitted/accepted -> canceled, funds unlocked (none from prepared)."""
+    return _fire_by_id(withdraw_id, "cancel", txid=txid, error=error)
+
+
+@transaction.atomic(durable=True)
+def withdraw_accept(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
+    """submitted -> accepted."""
+    return _fire_by_id(withdraw_id, "accept", txid=txid, error=error)
+
+
+@transaction.atomic(durable=True)
+def withdraw_reject(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
+    """submitted/accepted/confirming -> rejected, funds unlocked."""
+    return _fire_by_id(withdraw_id, "reject", txid=txid, error=error)
+
+
+@transaction.atomic(durable=True)
+def withdraw_process(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
+    """accepted/skipped/errored -> processing; a coin withdraw's send is queued after commit."""
+    return _fire_by_id(withdraw_id, "process", txid=txid, error=error)
+
+
+@transaction.atomic(durable=True)
+def withdraw_load(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
+    """coin: accepted -> confirming; needs a txid."""
+    return _fire_by_id(withdraw_id, "load", txid=txid, error=error)
+
+
+@transaction.atomic(durable=True)
+def withdraw_dispatch(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
+    """processing -> confirming; a coin withdraw needs a txid."""
+    return _fire_by_id(withdraw_id, "dispatch", txid=txid, error=error)
+
+
+@transaction.atomic(durable=True)
+def withdraw_success(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
+    """confirming/errored -> succeed: funds paid out, fee to revenue."""
+    return _fire_by_id(withdraw_id, "success", txid=txid, error=error)
+
+
+@transaction.atomic(durable=True)
+def withdraw_skip(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
+    """processing -> skipped."""
+    return _fire_by_id(withdraw_id, "skip", txid=txid, error=error)
+
+
+@transaction.atomic(durable=True)
+def withdraw_fail(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
+    """processing/confirming/errored -> failed, funds unlocked."""
+    return _fire_by_id(withdraw_id, "fail", txid=txid, error=error)
+
+
+@transaction.atomic(durable=True)
+def withdraw_err(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
+    """processing -> errored, attempts + 1."""
+    return _fire_by_id(withdraw_id, "err", txid=txid, error=error)
 
 
 # --- workers (domain.md §7) ---------------------------------------------------------------------------------------
