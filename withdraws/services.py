@@ -5,7 +5,9 @@ and the operators' admin alike.
 Every top-level service is one durable transaction that locks the withdraw row first (select_for_update); the
 ledger core then locks the member's account row. Event helpers (`_fire` and friends) work on a row already
 locked by the caller, so several events can run in one transaction (fiat quick process: process, dispatch,
-success). Gateway calls happen while the row is locked: two workers never send the same withdraw.
+success). The batch workers (retry, confirm) pick withdraws without locks, ask the gateway with no transaction
+open, then lock each withdraw in its own short transaction and act only if it has not changed meanwhile. The
+send alone holds its row across the gateway call (withdraw_send says why).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from withdraws import addresses, beneficiaries
 from withdraws.gateways import FAILED, UNKNOWN, SendDeferred, gateway_for
 from withdraws.models import Withdraw, WithdrawState as S
 from withdraws.selectors import withdraw_is_quick
-from withdraws.states import COMPLETED, WITHDRAW_MACHINE
+from withdraws.states import COMPLETED, FUNDS_NOT_LOCKED, POSTINGS, WITHDRAW_MACHINE
 
 logger = logging.getLogger(__name__)
 
@@ -141,20 +143,25 @@ def _fire(withdraw: Withdraw, event: str, *, error: dict | None = None, queue_se
     withdraw.save()
 
     entry = Entry(Reference("withdraw", withdraw.pk))
-    member, currency = withdraw.member, withdraw.currency
-    if event == "submit":
-        entry.lock_funds(member, currency, withdraw.sum)
-    elif event in ("reject", "fail") or (event == "cancel" and previous != S.PREPARED):
-        entry.unlock_funds(member, currency, withdraw.sum)
-    elif event == "success":
-        entry.unlock_and_sub_funds(member, currency, withdraw.sum)
-        if withdraw.fee > ZERO:
-            entry.platform(AccountType.REVENUE, currency, "credit", withdraw.fee, member=member)
-        entry.platform(AccountType.ASSET, currency, "debit", withdraw.amount)
+    for movement, field in POSTINGS.get(event, ()):
+        amount = getattr(withdraw, field)
+        if amount > ZERO and not (movement == "unlock" and previous in FUNDS_NOT_LOCKED):
+            _MOVEMENTS[movement](entry, withdraw, amount)
     if entry.postings:
         entry.post()
     if event == "process" and withdraw.type == CurrencyType.COIN and queue_send:
         queue_send_on_commit(withdraw.pk)
+
+
+# How each movement of withdraws.states.POSTINGS is written.
+_MOVEMENTS = {
+    "lock": lambda entry, w, amount: entry.lock_funds(w.member, w.currency, amount),
+    "unlock": lambda entry, w, amount: entry.unlock_funds(w.member, w.currency, amount),
+    "unlock_and_sub": lambda entry, w, amount: entry.unlock_and_sub_funds(w.member, w.currency, amount),
+    "revenue_credit": lambda entry, w, amount: entry.platform(AccountType.REVENUE, w.currency, "credit", amount,
+                                                              member=w.member),
+    "asset_debit": lambda entry, w, amount: entry.platform(AccountType.ASSET, w.currency, "debit", amount),
+}
 
 
 def queue_send_on_commit(withdraw_id: int) -> None:
@@ -230,31 +237,79 @@ def withdraw_action(*, tid: str, action: str) -> Withdraw:
 # --- one event each, for operators and tests --------------------------------------------------------------------
 
 
-def _event_service(event: str):
-    @transaction.atomic(durable=True)
-    def service(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
-        withdraw = _locked_or_404(withdraw_id)
-        if txid is not None:
-            withdraw.txid = txid
-        _fire(withdraw, event, error=error)
-        return withdraw
-
-    service.__name__ = service.__qualname__ = f"withdraw_{event}"
-    service.__doc__ = f"Fire `{event}` on the withdraw (domain.md §6.4); `txid` is recorded first when given."
-    return service
+def _fire_by_id(withdraw_id: int, event: str, *, txid: str | None, error: dict | None) -> Withdraw:
+    """Lock the withdraw, record `txid` when given, fire `event` (domain.md §6.4)."""
+    withdraw = _locked_or_404(withdraw_id)
+    if txid is not None:
+        withdraw.txid = txid
+    _fire(withdraw, event, error=error)
+    return withdraw
 
 
-withdraw_submit = _event_service("submit")
-withdraw_cancel = _event_service("cancel")
-withdraw_accept = _event_service("accept")
-withdraw_reject = _event_service("reject")
-withdraw_process = _event_service("process")
-withdraw_load = _event_service("load")
-withdraw_dispatch = _event_service("dispatch")
-withdraw_success = _event_service("success")
-withdraw_skip = _event_service("skip")
-withdraw_fail = _event_service("fail")
-withdraw_err = _event_service("err")
+@transaction.atomic(durable=True)
+def withdraw_submit(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
+    """prepared -> submitted, funds locked."""
+    return _fire_by_id(withdraw_id, "submit", txid=txid, error=error)
+
+
+@transaction.atomic(durable=True)
+def withdraw_cancel(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
+    """prepared/submitted/accepted -> canceled, funds unlocked (none from prepared)."""
+    return _fire_by_id(withdraw_id, "cancel", txid=txid, error=error)
+
+
+@transaction.atomic(durable=True)
+def withdraw_accept(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
+    """submitted -> accepted."""
+    return _fire_by_id(withdraw_id, "accept", txid=txid, error=error)
+
+
+@transaction.atomic(durable=True)
+def withdraw_reject(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
+    """submitted/accepted/confirming -> rejected, funds unlocked."""
+    return _fire_by_id(withdraw_id, "reject", txid=txid, error=error)
+
+
+@transaction.atomic(durable=True)
+def withdraw_process(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
+    """accepted/skipped/errored -> processing; a coin withdraw's send is queued after commit."""
+    return _fire_by_id(withdraw_id, "process", txid=txid, error=error)
+
+
+@transaction.atomic(durable=True)
+def withdraw_load(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
+    """coin: accepted -> confirming; needs a txid."""
+    return _fire_by_id(withdraw_id, "load", txid=txid, error=error)
+
+
+@transaction.atomic(durable=True)
+def withdraw_dispatch(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
+    """processing -> confirming; a coin withdraw needs a txid."""
+    return _fire_by_id(withdraw_id, "dispatch", txid=txid, error=error)
+
+
+@transaction.atomic(durable=True)
+def withdraw_success(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
+    """confirming/errored -> succeed: funds paid out, fee to revenue."""
+    return _fire_by_id(withdraw_id, "success", txid=txid, error=error)
+
+
+@transaction.atomic(durable=True)
+def withdraw_skip(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
+    """processing -> skipped."""
+    return _fire_by_id(withdraw_id, "skip", txid=txid, error=error)
+
+
+@transaction.atomic(durable=True)
+def withdraw_fail(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
+    """processing/confirming/errored -> failed, funds unlocked."""
+    return _fire_by_id(withdraw_id, "fail", txid=txid, error=error)
+
+
+@transaction.atomic(durable=True)
+def withdraw_err(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
+    """processing -> errored, attempts + 1."""
+    return _fire_by_id(withdraw_id, "err", txid=txid, error=error)
 
 
 # --- workers (domain.md §7) ---------------------------------------------------------------------------------------
@@ -309,11 +364,48 @@ def _send(withdraw: Withdraw) -> None:
 
 @transaction.atomic(durable=True)
 def withdraw_send(*, withdraw_id: int) -> None:
-    """Send one coin withdraw in processing; does nothing when it is elsewhere or another worker holds it."""
+    """Send one coin withdraw in processing; does nothing when it is elsewhere or another worker holds it.
+
+    The one gateway call made inside a transaction: the withdraw row stays locked across the send so that no other
+    worker sends it and no operator moves it between the node paying and the txid being stored with the dispatch
+    (a crash in between rolls back to processing, and the send is idempotent on the tid)."""
     withdraw = _lock(withdraw_id, skip_locked=True)
     if withdraw is None or withdraw.state != S.PROCESSING or withdraw.type != CurrencyType.COIN:
         return
     _send(withdraw)
+
+
+def _pick(state: str) -> list[Withdraw]:
+    """Up to BATCH_SIZE withdraws in `state`, oldest first, read without locks: each is then handled in its own
+    short transaction that locks it and checks it is still as it was read, so a slow node holds no row while
+    it is asked and one withdraw's failure rolls back no other."""
+    return list(
+        Withdraw.objects.select_related("member", "currency").filter(state=state).order_by("created_at", "id")
+        [:BATCH_SIZE]
+    )
+
+
+def _lock_unchanged(read: Withdraw) -> Withdraw | None:
+    """The withdraw locked, or None when another transaction holds it or it changed since `read` (moved by an
+    operator, the API or another worker while the gateway was asked): the next round looks again."""
+    withdraw = _lock(read.pk, skip_locked=True)
+    if withdraw is None or withdraw.state != read.state or withdraw.updated_at != read.updated_at:
+        return None
+    return withdraw
+
+
+def _each(withdraws: list[Withdraw], step) -> None:
+    """Run `step` on every withdraw; a failure is logged and the others still run, then the first is raised so
+    the task reports it."""
+    first_error = None
+    for withdraw in withdraws:
+        try:
+            step(withdraw)
+        except Exception as error:  # noqa: BLE001 — raised again below, after the rest of the batch
+            logger.exception("worker step on withdraw %s failed", withdraw.tid)
+            first_error = first_error or error
+    if first_error is not None:
+        raise first_error
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -322,67 +414,88 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 @transaction.atomic(durable=True)
+def _requeue_stale_sends(*, now: datetime) -> int:
+    """Queue again the send of coin withdraws left in processing without one (no gateway call: one short
+    transaction for the batch, rows another transaction holds skipped)."""
+    queued = 0
+    for withdraw in _batch(S.PROCESSING):
+        if withdraw.type == CurrencyType.COIN and gateway_for(withdraw.currency).sends \
+                and withdraw.updated_at <= now - stale_send_after():
+            queued += 1
+            withdraw.save(update_fields=["updated_at"])  # queued again at most once per stale_send_after()
+            queue_send_on_commit(withdraw.pk)
+    return queued
+
+
 def withdraw_retry(*, now: datetime | None = None) -> int:
     """Retry errored withdraws whose backoff has passed (§7.3), and queue again the send of coin withdraws left
     in processing without one. Returns how many were tried."""
     now = now or timezone.now()
-    tried = 0
-    for withdraw in _batch(S.PROCESSING):
-        if withdraw.type == CurrencyType.COIN and gateway_for(withdraw.currency).sends \
-                and withdraw.updated_at <= now - stale_send_after():
-            tried += 1
-            withdraw.save(update_fields=["updated_at"])  # queued again at most once per stale_send_after()
-            queue_send_on_commit(withdraw.pk)
-    for withdraw in _batch(S.ERRORED):
-        if withdraw.updated_at > now - retry_delay(withdraw.attempts):
-            continue
-        tried += 1
-        gateway = gateway_for(withdraw.currency)
-        if not gateway.sends:
-            continue
-        found = gateway.find_transaction(withdraw.currency, withdraw.tid)
+    tried = _requeue_stale_sends(now=now)
+    due = [withdraw for withdraw in _pick(S.ERRORED) if withdraw.updated_at <= now - retry_delay(withdraw.attempts)]
+    tried += len(due)
+    _each([withdraw for withdraw in due if gateway_for(withdraw.currency).sends], _retry_one)
+    return tried
+
+
+def _retry_one(read: Withdraw) -> None:
+    gateway = gateway_for(read.currency)
+    found = gateway.find_transaction(read.currency, read.tid)  # no transaction open: the node may be slow
+    with transaction.atomic(durable=True):
+        withdraw = _lock_unchanged(read)
+        if withdraw is None:
+            return
         if found is not UNKNOWN and found:
             withdraw.txid = found
             _fire(withdraw, "process", queue_send=False)
             _fire(withdraw, "dispatch")
         elif withdraw.attempts < settings.WITHDRAW_MAX_ATTEMPTS:
             _fire(withdraw, "process", queue_send=False)
-            _send(withdraw)  # idempotent on the tid, so an unknown answer above cannot lead to paying twice
+            # Sent with this one row locked, as withdraw_send does and for the same reason (see there); idempotent
+            # on the tid, so an unknown answer above cannot lead to paying twice.
+            _send(withdraw)
         elif found is None and not withdraw.txid:
             _fire(withdraw, "fail", error=_error_entry("GaveUp", f"no transaction after {withdraw.attempts} attempts"))
         # else: the gateway cannot tell, or a txid is recorded (coins may have left), and attempts are used up:
         # left errored for an operator
-    return tried
 
 
-@transaction.atomic(durable=True)
 def withdraw_confirm() -> int:
     """Count confirmations of confirming coin withdraws (§7.4): success at the currency's min_confirmations,
     fail only on the gateway's definite answer that the transaction was reverted or conflicted (FAILED); a
     transaction the gateway does not know (UNKNOWN) or cannot be asked about stays confirming — a withdraw with a
-    txid is never refunded for want of an answer. Manual-gateway ones are left to operators."""
-    checked = 0
-    for withdraw in _batch(S.CONFIRMING):
-        gateway = gateway_for(withdraw.currency)
-        if withdraw.type != CurrencyType.COIN or not gateway.sends:
-            continue
-        checked += 1
+    txid is never refunded for want of an answer. Manual-gateway ones are left to operators.
+
+    The gateway is asked with no transaction open; each answer is then applied in its own short transaction."""
+    checked = [withdraw for withdraw in _pick(S.CONFIRMING)
+               if withdraw.type == CurrencyType.COIN and gateway_for(withdraw.currency).sends]
+    _each(checked, _confirm_one)
+    return len(checked)
+
+
+def _confirm_one(read: Withdraw) -> None:
+    gateway = gateway_for(read.currency)
+    try:
+        confirmations = gateway.confirmations(read.currency, read.txid)
+    except Exception as error:  # unreachable: try again next round
+        logger.warning("confirmations of withdraw %s unknown: %r", read.tid, error)
+        return
+    if confirmations is UNKNOWN:
+        # The node or store does not know the transaction now (restarted, pruned mempool, lost state): no
+        # answer. Failing would refund coins that may have left; it stays confirming, rebroadcast if possible
+        # (the same signed transaction again: no row needs to be held for it).
         try:
-            confirmations = gateway.confirmations(withdraw.currency, withdraw.txid)
-        except Exception as error:  # unreachable: try again next round
-            logger.warning("confirmations of withdraw %s unknown: %r", withdraw.tid, error)
-            continue
-        if confirmations is UNKNOWN:
-            # The node or store does not know the transaction now (restarted, pruned mempool, lost state): no
-            # answer. Failing would refund coins that may have left; it stays confirming, rebroadcast if possible.
-            try:
-                rebroadcast = gateway.rebroadcast(withdraw.currency, withdraw.txid, withdraw.rid, withdraw.amount,
-                                                  withdraw.tid)
-            except Exception as error:  # unreachable again: next round
-                rebroadcast = error
-            logger.warning("transaction %s of withdraw %s unknown to the gateway (rebroadcast: %s)",
-                           withdraw.txid, withdraw.tid, rebroadcast)
-        elif confirmations is FAILED:
+            rebroadcast = gateway.rebroadcast(read.currency, read.txid, read.rid, read.amount, read.tid)
+        except Exception as error:  # unreachable again: next round
+            rebroadcast = error
+        logger.warning("transaction %s of withdraw %s unknown to the gateway (rebroadcast: %s)",
+                       read.txid, read.tid, rebroadcast)
+        return
+    with transaction.atomic(durable=True):
+        withdraw = _lock_unchanged(read)
+        if withdraw is None or withdraw.txid != read.txid:
+            return
+        if confirmations is FAILED:
             _fire(withdraw, "fail", error=_error_entry("TransactionFailed", f"transaction {withdraw.txid} failed or dropped"))
         elif confirmations >= withdraw.currency.min_confirmations:
             withdraw.confirmations = confirmations
@@ -390,4 +503,3 @@ def withdraw_confirm() -> int:
         elif confirmations != withdraw.confirmations:
             withdraw.confirmations = confirmations
             withdraw.save(update_fields=["confirmations", "updated_at"])
-    return checked

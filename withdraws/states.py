@@ -1,4 +1,5 @@
-"""The withdraw state machine (domain.md §6.4). Guards and funds movements live in withdraws.services."""
+"""The withdraw state machine (domain.md §6.4) and the postings of each event, as data. The guards, and the code
+that writes the postings (withdraws.services._fire), live in withdraws.services."""
 
 from peatio_mgmt.state_machine import StateMachine
 from withdraws.models import WithdrawState as S
@@ -16,6 +17,19 @@ TRANSITIONS = {
     "fail": (frozenset({S.PROCESSING, S.CONFIRMING, S.ERRORED}), S.FAILED),
     "err": (frozenset({S.PROCESSING}), S.ERRORED),
 }
+
+# The postings each event writes (domain.md §6.4), in order: (movement, the withdraw's amount field). Movements:
+# "lock", "unlock", "unlock_and_sub" on the member's accounts; "revenue_credit", "asset_debit" on the platform's.
+# A zero amount (no fee) writes no posting.
+POSTINGS = {
+    "submit": (("lock", "sum"),),
+    "cancel": (("unlock", "sum"),),
+    "reject": (("unlock", "sum"),),
+    "fail": (("unlock", "sum"),),
+    "success": (("unlock_and_sub", "sum"), ("revenue_credit", "fee"), ("asset_debit", "amount")),
+}
+# Funds are locked at submit: an event leaving one of these states has nothing to unlock (cancel of a prepared one).
+FUNDS_NOT_LOCKED = frozenset({S.PREPARED})
 
 COMPLETED = frozenset({S.SUCCEED, S.CANCELED, S.REJECTED, S.FAILED})
 # States in which the funds of a withdraw may already be on their way: counted by the quick rule (§6.2).
