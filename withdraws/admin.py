@@ -9,6 +9,7 @@ from operators.selectors import withdraws_waiting_for_operator_ids
 from peatio_mgmt.admin_readonly import ReadOnlyAdmin
 from peatio_mgmt.errors import BusinessRuleError
 from withdraws import beneficiaries, services
+from withdraws.gateways import FAILED, GatewayError, gateway_for
 from withdraws.models import Beneficiary, BeneficiaryState, Withdraw, WithdrawState as S
 
 APPROVE = "withdraws.approve_withdraw"
@@ -64,6 +65,29 @@ def _event(service):
     return lambda withdraw, inputs: body(service)(withdraw_id=withdraw.pk)
 
 
+STILL_MINEABLE = "Cannot fail withdraw while its transaction can still be mined"
+
+
+def _unless_still_mineable(service):
+    """Reject or fail, refused for a confirming ethereum withdraw until the gateway's confirmations answer FAILED
+    (domain.md §15.6): returning the funds while the signed transaction may still be mined would pay twice. Asked
+    under the withdraw's row lock, so the preview shows the refusal per row; a node that cannot be reached
+    refuses too (nothing is known)."""
+
+    def run(withdraw: Withdraw, inputs) -> Withdraw:
+        if (withdraw.state == S.CONFIRMING and withdraw.currency.wallet_gateway == "ethereum"
+                and withdraw.txid):
+            try:
+                answer = gateway_for(withdraw.currency).confirmations(withdraw.currency, withdraw.txid)
+            except GatewayError as error:
+                raise BusinessRuleError(f"{STILL_MINEABLE} (the node did not answer: {error})") from error
+            if answer is not FAILED:
+                raise BusinessRuleError(STILL_MINEABLE)
+        return body(service)(withdraw_id=withdraw.pk)
+
+    return run
+
+
 class WaitingForOperatorFilter(admin.SimpleListFilter):
     title = "operator"
     parameter_name = "waiting"
@@ -91,9 +115,9 @@ class WithdrawAdmin(OperatorActions, ReadOnlyAdmin):
         (RowAction("record_txid", "record the txid of", _record_txid, APPROVE, takes_txid=True),
          "Record the txid of selected coin withdraws (confirming)"),
         (RowAction("cancel", "cancel", _event(services.withdraw_cancel), APPROVE), "Cancel selected withdraws"),
-        (RowAction("reject", "reject", _event(services.withdraw_reject), APPROVE,
+        (RowAction("reject", "reject", _unless_still_mineable(services.withdraw_reject), APPROVE,
                    risky_states=frozenset({S.CONFIRMING}), risk_warning=RISK_WARNING), "Reject selected withdraws"),
-        (RowAction("fail", "fail", _event(services.withdraw_fail), APPROVE,
+        (RowAction("fail", "fail", _unless_still_mineable(services.withdraw_fail), APPROVE,
                    risky_states=frozenset({S.CONFIRMING}), risk_warning=RISK_WARNING), "Fail selected withdraws"),
     )
 

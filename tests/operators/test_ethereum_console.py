@@ -1,0 +1,75 @@
+"""The console and the ethereum gateway (domain.md §15.6; scenario E14): reject or fail of a confirming ethereum
+withdraw is refused, per row in the confirmation preview and on the confirming POST, until the gateway's
+confirmations answer FAILED; the risk box alone no longer lets it through."""
+
+from decimal import Decimal
+
+import pytest
+
+from operators.models import AuditRecord
+from tests.anvil import DEV_KEYS
+from tests.factories import MemberFactory, fund_member
+from tests.operators.test_admin_actions import WITHDRAWS, confirm, confirmation
+from tests.withdraws.conftest import funds
+from withdraws import services
+from withdraws.admin import STILL_MINEABLE
+from withdraws.gateways.ethereum import ethereum_transaction_broadcast
+from withdraws.models import EthereumTransaction, Withdraw, WithdrawState as S
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("books_clean")]
+RECIPIENT = DEV_KEYS[9][0]
+
+
+@pytest.fixture
+def confirming(anvil, eth):
+    """A 0.05 eth withdraw signed and broadcast with automine off: pending in the node's pool."""
+    anvil.rpc("evm_setAutomine", False)
+    bob = MemberFactory()
+    fund_member(bob, eth, "1")
+    withdraw = services.withdraw_create(uid=bob.uid, currency=eth, amount=Decimal("0.05"), rid=RECIPIENT,
+                                        request_digest="d")
+    for event in ("accept", "process", "send"):
+        getattr(services, f"withdraw_{event}")(withdraw_id=withdraw.pk)
+    withdraw.refresh_from_db()
+    assert withdraw.state == S.CONFIRMING
+    ethereum_transaction_broadcast(transaction_id=EthereumTransaction.objects.get(withdraw=withdraw).pk)
+    return withdraw, bob
+
+
+@pytest.mark.parametrize("action", ["reject", "fail"])
+def test_a_transaction_that_can_still_be_mined_refuses_reject_and_fail(console, anvil, eth, confirming, action):
+    withdraw, bob = confirming
+    client = console("admin")
+    page = confirmation(client, WITHDRAWS, f"{action}_selected", [withdraw]).content.decode()
+    assert f"refused: {STILL_MINEABLE}" in page
+    (shown,) = confirm(client, WITHDRAWS, f"{action}_selected", [withdraw], confirm_risk="yes")
+    assert shown == f"{withdraw}: {action} refused — {STILL_MINEABLE}"
+
+    anvil.rpc("evm_mine")  # mined, below min_confirmations: still refused
+    (shown,) = confirm(client, WITHDRAWS, f"{action}_selected", [withdraw], confirm_risk="yes")
+    assert shown.endswith(STILL_MINEABLE)
+    assert Withdraw.objects.get(pk=withdraw.pk).state == S.CONFIRMING
+    assert funds(bob, eth) == (Decimal("0.95"), Decimal("0.05")) and not AuditRecord.objects.exists()
+
+
+@pytest.mark.parametrize("action", ["reject", "fail"])
+def test_allowed_once_the_gateway_answers_failed(console, anvil, eth, confirming, action):
+    withdraw, bob = confirming
+    anvil.rpc("anvil_setCode", RECIPIENT, "0x60006000fd")
+    anvil.rpc("evm_mine")  # receipt status 0x0: FAILED
+    client = console("admin")
+    page = confirmation(client, WITHDRAWS, f"{action}_selected", [withdraw]).content.decode()
+    assert STILL_MINEABLE not in page and 'id="confirm-risk"' in page
+    (shown,) = confirm(client, WITHDRAWS, f"{action}_selected", [withdraw], confirm_risk="yes")
+    assert shown == f"{withdraw}: confirming -> {action}ed"
+    assert funds(bob, eth) == (Decimal(1), Decimal(0))
+    assert AuditRecord.objects.get().action == action
+
+
+def test_a_node_that_does_not_answer_refuses_too(console, anvil, eth, confirming):
+    withdraw, _ = confirming
+    eth.wallet_settings = {**eth.wallet_settings, "rpc_url": "http://127.0.0.1:9/"}
+    eth.save()
+    (shown,) = confirm(console("admin"), WITHDRAWS, "fail_selected", [withdraw], confirm_risk="yes")
+    assert f"refused — {STILL_MINEABLE} (the node did not answer" in shown
+    assert Withdraw.objects.get(pk=withdraw.pk).state == S.CONFIRMING
