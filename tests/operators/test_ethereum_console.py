@@ -73,3 +73,35 @@ def test_a_node_that_does_not_answer_refuses_too(console, anvil, eth, confirming
     (shown,) = confirm(console("admin"), WITHDRAWS, "fail_selected", [withdraw], confirm_risk="yes")
     assert f"refused — {STILL_MINEABLE} (the node did not answer" in shown
     assert Withdraw.objects.get(pk=withdraw.pk).state == S.CONFIRMING
+
+
+TRANSACTIONS = "/admin/withdraws/ethereumtransaction/"
+
+
+@pytest.mark.parametrize("role", ["admin", "accountant", "compliance", "support"])
+def test_signed_transactions_are_listed_read_only_with_a_stuck_filter(console, anvil, eth, confirming, role):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    withdraw, _ = confirming
+    row = EthereumTransaction.objects.get()
+    client = console(role)
+    page = client.get(TRANSACTIONS).content.decode()
+    assert row.hash in page and withdraw.tid in page and row.raw not in page
+    assert row.hash not in client.get(TRANSACTIONS + "?stuck=yes").content.decode()  # signed just now
+    assert row.hash in client.get(TRANSACTIONS + "?stuck=unmined").content.decode()
+    EthereumTransaction.objects.filter(pk=row.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    assert row.hash in client.get(TRANSACTIONS + "?stuck=yes").content.decode()
+    anvil.rpc("evm_mine")
+    services.withdraw_confirm()
+    assert row.hash not in client.get(TRANSACTIONS + "?stuck=yes").content.decode()
+    detail = client.get(f"{TRANSACTIONS}{row.pk}/change/")
+    assert detail.status_code == 200 and row.raw not in detail.content.decode()
+    assert client.get(f"{TRANSACTIONS}add/").status_code == 403
+    assert client.post(f"{TRANSACTIONS}{row.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert EthereumTransaction.objects.filter(pk=row.pk).exists()
+
+
+def test_technical_does_not_see_signed_transactions(console, eth):
+    assert console("technical").get(TRANSACTIONS).status_code == 403
