@@ -105,3 +105,57 @@ def test_signed_transactions_are_listed_read_only_with_a_stuck_filter(console, a
 
 def test_technical_does_not_see_signed_transactions(console, eth):
     assert console("technical").get(TRANSACTIONS).status_code == 403
+
+
+# §15.1 on saving a currency in the admin --------------------------------------------------------------------------
+
+
+def currency_post(currency, **changes):
+    """The change form's fields as the page would post them, with `changes`."""
+    import json
+
+    from django.forms.models import model_to_dict
+
+    from ledger.currency_form import CurrencyForm
+
+    data = {name: value for name, value in model_to_dict(currency, fields=list(CurrencyForm.base_fields)).items()
+            if value is not None}
+    data["wallet_settings"] = json.dumps(data.get("wallet_settings") or {})
+    data["options"] = json.dumps(data.get("options") or {})
+    data = {name: ("on" if value is True else value) for name, value in data.items() if value is not False}
+    return {**data, **changes, "_save": "Save"}
+
+
+def test_saving_an_ethereum_currency_runs_the_seeds_checks(console, db):
+    import json
+
+    from tests.factories import CoinFactory, EtherFactory
+    from tests.anvil import TEST_XPUB
+
+    good = {"rpc_url": "http://127.0.0.1:8545", "chain_id": 31337, "deposit_xpub": TEST_XPUB}
+    EtherFactory(id="etc", wallet_settings=good)
+    eth = EtherFactory(wallet_settings={"rpc_url": "http://127.0.0.1:8545", "chain_id": 31337})
+    client, url = console("technical"), f"/admin/ledger/currency/{eth.pk}/change/"
+    bad = {"rpc_url": "ftp://node", "chain_id": 0, "hot_wallet_address": "0x12", "deposit_xpub": TEST_XPUB}
+    response = client.post(url, currency_post(eth, wallet_settings=json.dumps(bad), base_factor=10**8))
+    page = response.content.decode()
+    assert response.status_code == 200  # the form again, with the errors
+    for message in ("the ethereum gateway requires an http(s) rpc_url", "requires a positive integer chain_id",
+                    "hot_wallet_address must be 0x and 40 hex digits", "deposit_xpub is already used by etc",
+                    "the ethereum gateway requires base_factor 10^18"):
+        assert message in page, message
+    eth.refresh_from_db()
+    assert eth.wallet_settings == {"rpc_url": "http://127.0.0.1:8545", "chain_id": 31337} and eth.base_factor == 10**18
+
+    xprv = {**good, "deposit_xpub": "xprv" + TEST_XPUB[4:]}
+    assert "deposit_xpub must be an extended public key" in client.post(
+        url, currency_post(eth, wallet_settings=json.dumps(xprv))).content.decode()
+    fine = {**good, "deposit_xpub": None, "hot_wallet_address": "0x" + "ab" * 20}
+    fine.pop("deposit_xpub")
+    response = client.post(url, currency_post(eth, wallet_settings=json.dumps(fine)))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    eth.refresh_from_db()
+    assert eth.wallet_settings == fine
+
+    btc = CoinFactory()  # another gateway: not checked
+    assert client.post(f"/admin/ledger/currency/{btc.pk}/change/", currency_post(btc)).status_code == 302
