@@ -358,7 +358,10 @@ def _store_block(currency: Currency, block, head: int) -> bool:
     _orphan(Deposit.objects.filter(currency=currency, type=CurrencyType.COIN, block_number=block.number,
                                    orphaned_at__isnull=True).exclude(block_hash=block.hash))
     cursor.height = block.number
-    cursor.save(update_fields=["height", "updated_at"])
+    # The head this pass read, with the height it let us reach: a pass that dies before step 7 leaves a cursor
+    # whose height is still at most its head (invariant 11), as does any read of the cursor during a pass.
+    cursor.head = max(cursor.head or 0, head)
+    cursor.save(update_fields=["height", "head", "updated_at"])
     return True
 
 

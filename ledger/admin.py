@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 
 from deposits.models import Deposit
 from ledger import services
+from ledger.currency_form import CurrencyForm
 from ledger.money import format_amount
 from ledger.models import Account, AccountType, ChartAccount, Currency, Member, Operation, Transfer
 from operators.actions import body
@@ -129,6 +130,7 @@ class MemberAdmin(admin.ModelAdmin):
 
 @admin.register(Currency)
 class CurrencyAdmin(admin.ModelAdmin):
+    form = CurrencyForm  # §15.1 checks of an ethereum gateway's settings, as on seed
     list_display = ("id", "name", "type", "symbol", "precision", "enabled", "withdraw_fee", "deposit_fee", "position")
     list_filter = ("type", "enabled")
     search_fields = ("id", "name")

@@ -47,8 +47,9 @@ def manage(*models: str) -> set[str]:
 
 BOOKS = read("ledger.operation", "ledger.chartaccount", "ledger.transfer") | {"operators.view_reports"}
 AUDIT = read("operators.auditrecord")
-# Coin deposits (domain.md §14.7): every role that reads deposits reads their addresses and the scan cursors.
-COIN_DEPOSITS = read("deposits.paymentaddress", "deposits.depositscancursor")
+# Coin deposits (domain.md §14.7): every role that reads deposits reads their addresses and the scan cursors, and
+# the signed ethereum transactions (domain.md §15.8).
+COIN_DEPOSITS = read("deposits.paymentaddress", "deposits.depositscancursor", "withdraws.ethereumtransaction")
 
 # Permissions no role holds, superadmin's group included (a superuser bypasses groups: the ModelAdmins refuse).
 NEVER = {

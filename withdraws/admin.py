@@ -1,7 +1,11 @@
 """Withdraws in the console: read-only records, and the operators' moves (domain.md §6.4, §6.5) as admin actions
 calling the same withdraw services as the API and the workers (operators.actions runs them with the audit)."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import admin
+from django.utils import timezone
 
 from ledger.models import CurrencyType
 from operators.actions import OperatorActions, RowAction, body
@@ -9,7 +13,8 @@ from operators.selectors import withdraws_waiting_for_operator_ids
 from peatio_mgmt.admin_readonly import ReadOnlyAdmin
 from peatio_mgmt.errors import BusinessRuleError
 from withdraws import beneficiaries, services
-from withdraws.models import Beneficiary, BeneficiaryState, Withdraw, WithdrawState as S
+from withdraws.gateways import FAILED, GatewayError, gateway_for
+from withdraws.models import Beneficiary, BeneficiaryState, EthereumTransaction, Withdraw, WithdrawState as S
 
 APPROVE = "withdraws.approve_withdraw"
 RISK_WARNING = ("The withdraw is confirming: its coins may already have left the hot wallet, yet this returns the "
@@ -64,6 +69,29 @@ def _event(service):
     return lambda withdraw, inputs: body(service)(withdraw_id=withdraw.pk)
 
 
+STILL_MINEABLE = "Cannot fail withdraw while its transaction can still be mined"
+
+
+def _unless_still_mineable(service):
+    """Reject or fail, refused for a confirming ethereum withdraw until the gateway's confirmations answer FAILED
+    (domain.md §15.6): returning the funds while the signed transaction may still be mined would pay twice. Asked
+    under the withdraw's row lock, so the preview shows the refusal per row; a node that cannot be reached
+    refuses too (nothing is known)."""
+
+    def run(withdraw: Withdraw, inputs) -> Withdraw:
+        if (withdraw.state == S.CONFIRMING and withdraw.currency.wallet_gateway == "ethereum"
+                and withdraw.txid):
+            try:
+                answer = gateway_for(withdraw.currency).confirmations(withdraw.currency, withdraw.txid)
+            except GatewayError as error:
+                raise BusinessRuleError(f"{STILL_MINEABLE} (the node did not answer: {error})") from error
+            if answer is not FAILED:
+                raise BusinessRuleError(STILL_MINEABLE)
+        return body(service)(withdraw_id=withdraw.pk)
+
+    return run
+
+
 class WaitingForOperatorFilter(admin.SimpleListFilter):
     title = "operator"
     parameter_name = "waiting"
@@ -91,9 +119,9 @@ class WithdrawAdmin(OperatorActions, ReadOnlyAdmin):
         (RowAction("record_txid", "record the txid of", _record_txid, APPROVE, takes_txid=True),
          "Record the txid of selected coin withdraws (confirming)"),
         (RowAction("cancel", "cancel", _event(services.withdraw_cancel), APPROVE), "Cancel selected withdraws"),
-        (RowAction("reject", "reject", _event(services.withdraw_reject), APPROVE,
+        (RowAction("reject", "reject", _unless_still_mineable(services.withdraw_reject), APPROVE,
                    risky_states=frozenset({S.CONFIRMING}), risk_warning=RISK_WARNING), "Reject selected withdraws"),
-        (RowAction("fail", "fail", _event(services.withdraw_fail), APPROVE,
+        (RowAction("fail", "fail", _unless_still_mineable(services.withdraw_fail), APPROVE,
                    risky_states=frozenset({S.CONFIRMING}), risk_warning=RISK_WARNING), "Fail selected withdraws"),
     )
 
@@ -117,3 +145,38 @@ class BeneficiaryAdmin(OperatorActions, ReadOnlyAdmin):
     row_actions = (
         (RowAction("archive", "archive", _archive, ARCHIVE_BENEFICIARY), "Archive selected beneficiaries"),
     )
+
+
+class StuckFilter(admin.SimpleListFilter):
+    """Signed transactions not mined ETHEREUM_STUCK_AFTER after they were signed (domain.md §15.6): each blocks
+    every later nonce of the hot wallet."""
+
+    title = "mined"
+    parameter_name = "stuck"
+
+    def lookups(self, request, model_admin):
+        minutes = settings.ETHEREUM_STUCK_AFTER // 60
+        return [("yes", f"Stuck: unmined for more than {minutes} minutes"), ("unmined", "Not mined yet")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "unmined":
+            return queryset.filter(block_number__isnull=True)
+        if self.value() == "yes":
+            since = timezone.now() - timedelta(seconds=settings.ETHEREUM_STUCK_AFTER)
+            return queryset.filter(block_number__isnull=True, created_at__lt=since)
+        return queryset
+
+
+@admin.register(EthereumTransaction)
+class EthereumTransactionAdmin(ReadOnlyAdmin):
+    """The signed ethereum transactions (domain.md §15.8), read-only: the bytes are written once by the send, the
+    rest by the broadcast and confirm workers. The raw bytes are not shown (the hash identifies them)."""
+
+    list_display = ("hash", "nonce", "withdraw", "currency", "from_address", "to_address", "broadcasts",
+                    "broadcast_at", "last_error", "block_number", "gas_used", "created_at")
+    list_filter = (StuckFilter, "currency", "chain_id")
+    search_fields = ("hash", "=withdraw__tid", "to_address")
+    list_select_related = ("withdraw",)
+    ordering = ("-id",)
+    exclude = ("raw",)
+    show_full_result_count = False

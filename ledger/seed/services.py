@@ -212,6 +212,8 @@ def _ethereum_problems(currency: Currency) -> list[tuple[str, str]]:
     """The checks of domain.md §15.1 on saving an ethereum-gateway currency."""
     settings_ = currency.wallet_settings or {}
     problems = []
+    if currency.type != CurrencyType.COIN:
+        problems.append(("type", "the ethereum gateway requires a coin currency"))
     if currency.address_format != "ethereum":
         problems.append(("address_format", "the ethereum gateway requires address_format ethereum"))
     if currency.base_factor != 10**18:

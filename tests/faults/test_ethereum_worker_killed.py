@@ -28,6 +28,7 @@ class HoldingProxy:
 
     def __init__(self, target: str):
         self.hold: str | None = None
+        self.hold_param: str | None = None  # when set, only the call of `hold` whose first parameter this is
         self.entered = threading.Event()
         self.release = threading.Event()
         proxy = self
@@ -35,7 +36,8 @@ class HoldingProxy:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers["Content-Length"]))
-                if json.loads(raw).get("method") == proxy.hold:
+                call = json.loads(raw)
+                if call.get("method") == proxy.hold and proxy.hold_param in (None, (call.get("params") or [None])[0]):
                     proxy.entered.set()
                     proxy.release.wait(60)
                     return  # the caller was killed meanwhile: nothing is forwarded

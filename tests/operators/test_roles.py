@@ -22,24 +22,27 @@ EXPECTED = {
         "operators.view_reports",
         "ledger.view_member", "ledger.view_account", "trades.view_order", "trades.view_trade",
         "operators.view_auditrecord", "deposits.view_paymentaddress", "deposits.view_depositscancursor",
+        "withdraws.view_ethereumtransaction",
         "withdraws.view_beneficiary", "withdraws.archive_beneficiary",
     },
     "accountant": {
         "ledger.view_operation", "ledger.view_chartaccount", "ledger.view_transfer", "operators.view_reports",
         "ledger.view_member", "deposits.view_deposit", "withdraws.view_withdraw", "ledger.view_account",
         "deposits.add_deposit", "operators.view_auditrecord", "deposits.view_paymentaddress",
-        "deposits.view_depositscancursor",
+        "deposits.view_depositscancursor", "withdraws.view_ethereumtransaction",
         "withdraws.view_beneficiary",
     },
     "compliance": {
         "ledger.view_operation", "ledger.view_chartaccount", "ledger.view_transfer", "operators.view_reports",
         "ledger.view_member", "deposits.view_deposit", "withdraws.view_withdraw", "ledger.view_account",
         "operators.view_auditrecord", "deposits.view_paymentaddress", "deposits.view_depositscancursor",
+        "withdraws.view_ethereumtransaction",
         "withdraws.view_beneficiary",
     },
     "support": {
         "ledger.view_member", "deposits.view_deposit", "withdraws.view_withdraw", "ledger.view_account",
         "operators.view_auditrecord", "deposits.view_paymentaddress", "deposits.view_depositscancursor",
+        "withdraws.view_ethereumtransaction",
         "withdraws.view_beneficiary",
     },
     "technical": {

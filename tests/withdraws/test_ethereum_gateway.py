@@ -256,3 +256,53 @@ def test_deposit_and_withdraw_on_one_node(anvil, eth, bob):
         list(range(anvil.nonce(HOT_ADDRESS)))
     assert funds(bob, eth) == (Decimal("10.97"), Decimal(0))
     assert os.path.exists(eth.wallet_settings["hot_wallet_key_file"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_sends_take_consecutive_nonces_and_each_pays_once(anvil, eth, bob):
+    """E13: 20 withdraws sent at once (each thread its own connection): the hot wallet's row lock hands out the
+    nonces 0..19 without gap or repeat; every transaction is mined once and every withdraw succeeds."""
+    import threading
+
+    from django.db import connections
+
+    from peatio_mgmt.celery import app
+
+    eth.min_confirmations = 1
+    eth.save()
+    before = anvil.balance(RECIPIENT)
+    withdraws = [processing(bob, eth, f"0.0{i % 9 + 1}") for i in range(20)]
+    barrier, errors = threading.Barrier(20), []
+
+    def send_one(withdraw):
+        try:
+            barrier.wait()
+            services.withdraw_send(withdraw_id=withdraw.pk)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send_one, args=(w,)) for w in withdraws]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    app.control.purge()  # the broadcasts the sends queued: this test broadcasts itself, no worker runs
+    assert errors == []
+
+    rows = list(EthereumTransaction.objects.order_by("nonce"))
+    assert [row.nonce for row in rows] == list(range(20))
+    assert len({row.hash for row in rows}) == 20 and len({row.withdraw_id for row in rows}) == 20
+    assert EthereumHotWallet.objects.get().next_nonce == 20
+    for row in rows:
+        assert ethereum_transaction_broadcast(transaction_id=row.pk) == "broadcast"
+    for row in rows:
+        assert int(anvil.receipt(row.hash)["status"], 16) == 1
+    services.withdraw_confirm()
+    assert set(Withdraw.objects.values_list("state", flat=True)) == {S.SUCCEED}
+    assert {w.txid for w in Withdraw.objects.all()} == {row.hash for row in rows}
+    total = sum((w.amount for w in Withdraw.objects.all()), Decimal(0))
+    assert anvil.balance(RECIPIENT) - before == amount_to_wei(total)
+    assert anvil.nonce(HOT_ADDRESS) == 20
+    assert funds(bob, eth) == (Decimal(10) - total, Decimal(0))
