@@ -1,17 +1,19 @@
 """Deposits in the console: read-only records; accountants record fiat deposits through deposit_create, operators
-holding deposits.accept_deposit accept, reject or cancel them through the deposit services (operators.actions)."""
+holding deposits.accept_deposit also record coin deposits of manual-gateway currencies (deposit_record_coin), and
+accept, reject or cancel them through the deposit services (operators.actions)."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from deposits import services
 from deposits.models import Deposit, DepositScanCursor, PaymentAddress
-from ledger.models import Currency, CurrencyType
+from ledger.models import Currency, CurrencyType, WalletGateway
 from operators.actions import OperatorActions, RowAction, body
 from operators.services import audit_record
 from peatio_mgmt.admin_readonly import ReadOnlyAdmin
@@ -74,13 +76,64 @@ class CoinDepositFilter(admin.SimpleListFilter):
         return queryset
 
 
-class FiatDepositForm(forms.Form):
+# Recording a coin deposit of a manual-gateway currency (domain.md §14.7) is deposits.add_deposit held by an operator
+# who also accepts deposits: the accountant's add_deposit is "create fiat deposits" (operators.roles), so the form
+# offers an accountant fiat currencies only. Non-manual coin currencies are never offered (the scan records them).
+RECORD_COIN = ("deposits.add_deposit", ACCEPT)
+
+
+def may_record_coin(user) -> bool:
+    return user.has_perms(RECORD_COIN)
+
+
+def _offered_currencies(user):
+    kinds = Q(type=CurrencyType.FIAT)
+    if may_record_coin(user):
+        kinds |= Q(type=CurrencyType.COIN, wallet_gateway=WalletGateway.MANUAL)
+    return Currency.objects.filter(kinds).order_by("type", "position", "id")
+
+
+class DepositForm(forms.Form):
+    """A fiat deposit (uid, currency, amount, tid) or, for operators who may, a coin deposit of a manual-gateway
+    currency (uid, currency, amount, txid, txout, address)."""
+
     uid = forms.CharField(label="Member UID", max_length=32)
-    currency = forms.ModelChoiceField(queryset=Currency.objects.filter(type=CurrencyType.FIAT).order_by("position", "id"))
+    currency = forms.ModelChoiceField(queryset=Currency.objects.none())
     amount = forms.DecimalField(max_digits=32, decimal_places=16, min_value=0,
-                                help_text="The amount received; the currency's deposit fee is deducted from it.")
+                                help_text="The amount received; a fiat currency's deposit fee is deducted from it.")
     tid = forms.CharField(label="TID", max_length=64, required=False,
-                          help_text="The bank transfer's reference; generated when left empty.")
+                          help_text="Fiat: the bank transfer's reference; generated when left empty.")
+    coin_fields = ("txid", "txout", "address")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].queryset = _offered_currencies(user)
+        if may_record_coin(user):
+            self.fields["txid"] = forms.CharField(label="Txid", max_length=128, required=False,
+                                                  help_text="Coin (manual gateway): the transaction's id.")
+            self.fields["txout"] = forms.IntegerField(label="Txout", min_value=0, initial=0, required=False,
+                                                      help_text="Coin: the output index (default 0).")
+            self.fields["address"] = forms.CharField(label="Address", max_length=95, required=False,
+                                                     help_text="Coin: the address the coins were sent to.")
+
+    def clean(self):
+        data = super().clean()
+        currency = data.get("currency")
+        if currency is None:
+            return data
+        if currency.type == CurrencyType.COIN:
+            if data.get("tid"):
+                self.add_error("tid", "A coin deposit's TID is generated: leave it empty")
+            for name in ("txid", "address"):
+                if not (data.get(name) or "").strip():
+                    self.add_error(name, "This field is required for a coin deposit.")
+            if data.get("txout") is None:
+                data["txout"] = 0
+        else:
+            for name in self.coin_fields:
+                if name in self.fields and data.get(name) not in (None, ""):
+                    self.add_error(name, "Only for coin deposits")
+        return data
 
 
 @transaction.atomic(durable=True)
@@ -90,6 +143,17 @@ def _create(*, actor, uid: str, currency: Currency, amount, tid: str | None) -> 
     deposit = body(services.deposit_create)(uid=uid, currency=currency, amount=amount, tid=tid, request_digest=digest)
     audit_record(actor=actor, action="create", obj=deposit, from_state=None, to_state=deposit.state,
                  amount=deposit.amount, currency=deposit.currency_id, note=f"fee {deposit.fee}")
+    return deposit
+
+
+@transaction.atomic(durable=True)
+def _record_coin(*, actor, uid: str, currency: Currency, amount, txid: str, txout: int, address: str) -> Deposit:
+    """deposit_record_coin and its audit record, one transaction."""
+    deposit = body(services.deposit_record_coin)(uid=uid, currency=currency, amount=amount, txid=txid, txout=txout,
+                                                 address=address)
+    audit_record(actor=actor, action="create", obj=deposit, from_state=None, to_state=deposit.state,
+                 amount=deposit.amount, currency=deposit.currency_id,
+                 note=f"manual coin deposit: txid {deposit.txid}:{deposit.txout} to {deposit.address}")
     return deposit
 
 
@@ -122,15 +186,21 @@ class DepositAdmin(OperatorActions, ReadOnlyAdmin):
         return request.user.has_perm("deposits.add_deposit")
 
     def add_view(self, request, form_url="", extra_context=None):
-        """A fiat deposit recorded by deposit_create (never a model save): the member's money arrives by bank."""
+        """A fiat deposit recorded by deposit_create, or a manual coin deposit by deposit_record_coin (never a model
+        save); either waits to be accepted."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = FiatDepositForm(request.POST or None)
+        form = DepositForm(request.POST or None, user=request.user)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
-                deposit = _create(actor=request.user, uid=data["uid"].strip(), currency=data["currency"],
-                                  amount=data["amount"], tid=data["tid"].strip() or None)
+                if data["currency"].type == CurrencyType.COIN:
+                    deposit = _record_coin(actor=request.user, uid=data["uid"].strip(), currency=data["currency"],
+                                           amount=data["amount"], txid=data["txid"].strip(), txout=data["txout"],
+                                           address=data["address"].strip())
+                else:
+                    deposit = _create(actor=request.user, uid=data["uid"].strip(), currency=data["currency"],
+                                      amount=data["amount"], tid=data["tid"].strip() or None)
             except BusinessRuleError as error:
                 form.add_error(None, str(error))
             else:
@@ -139,11 +209,11 @@ class DepositAdmin(OperatorActions, ReadOnlyAdmin):
                 return redirect(reverse("admin:deposits_deposit_change", args=[deposit.pk]))
         context = {
             **self.admin_site.each_context(request),
-            "title": "Record a fiat deposit",
+            "title": "Record a deposit" if may_record_coin(request.user) else "Record a fiat deposit",
             "opts": self.model._meta,
             "form": form,
         }
-        return TemplateResponse(request, "admin/deposits/deposit/add_fiat.html", context)
+        return TemplateResponse(request, "admin/deposits/deposit/add.html", context)
 
 
 @admin.register(PaymentAddress)

@@ -13,7 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -31,6 +31,7 @@ from withdraws.gateways import GatewayError, gateway_for
 logger = logging.getLogger(__name__)
 
 MEMBER_MUST_EXIST = "Member must exist"
+TXID_UNIQUE = "deposits_currency_txid_txout_uniq"
 
 
 @transaction.atomic(durable=True)
@@ -373,6 +374,30 @@ def _owners(currency: Currency, addresses: list[str]) -> dict[str, PaymentAddres
     return {row.address: row for row in rows.filter(address__in=addresses)}
 
 
+TXID_TAKEN = "Txid has already been taken"
+
+
+def _insert_coin_deposit(*, member, currency: Currency, amount: Decimal, address: str, txid: str, txout: int,
+                         block_number: int | None = None, block_hash: str | None = None,
+                         amount_base_units: Decimal | None = None, confirmations: int = 0) -> Deposit:
+    """detect: insert a `submitted` coin deposit with a generated tid (fee 0, §14.3), in a savepoint. A (currency,
+    txid, txout) already recorded is `Txid has already been taken` (the scan looks it up first, under lock)."""
+    try:
+        deposit, _ = insert_with_tid(
+            Deposit, tid=None, digest="", constraint="deposits_tid_upper_uniq",
+            build=lambda tid: Deposit(
+                member=member, currency=currency, type=CurrencyType.COIN, tid=tid, amount=amount, fee=ZERO,
+                address=address, txid=txid, txout=txout, block_number=block_number, block_hash=block_hash,
+                amount_base_units=amount_base_units, confirmations=confirmations,
+            ),
+        )
+    except IntegrityError as error:
+        if getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) != TXID_UNIQUE:
+            raise
+        raise BusinessRuleError(TXID_TAKEN) from None
+    return deposit
+
+
 def _upsert(currency: Currency, block, transfer, owners: dict[str, PaymentAddress], head: int) -> None:
     """detect (or detect dust), or move a known deposit to the block it is now in (§14.4 step 4)."""
     owner = owners.get(transfer.address.lower() if currency.address_format == "ethereum" else transfer.address)
@@ -386,14 +411,10 @@ def _upsert(currency: Currency, block, transfer, owners: dict[str, PaymentAddres
     deposit = (Deposit.objects.select_for_update(of=("self",))
                .filter(currency=currency, txid=transfer.txid, txout=transfer.txout).first())
     if deposit is None:
-        deposit, _ = insert_with_tid(
-            Deposit, tid=None, digest="", constraint="deposits_tid_upper_uniq",
-            build=lambda tid: Deposit(
-                member=owner.member, currency=currency, type=CurrencyType.COIN, tid=tid, amount=amount, fee=ZERO,
-                address=owner.address, txid=transfer.txid, txout=transfer.txout, block_number=block.number,
-                block_hash=block.hash, amount_base_units=Decimal(transfer.base_units),
-                confirmations=head - block.number + 1,
-            ),
+        deposit = _insert_coin_deposit(
+            member=owner.member, currency=currency, amount=amount, address=owner.address, txid=transfer.txid,
+            txout=transfer.txout, block_number=block.number, block_hash=block.hash,
+            amount_base_units=Decimal(transfer.base_units), confirmations=head - block.number + 1,
         )
         if amount < currency.min_deposit_amount:
             deposit.error = [_reason("Dust", f"{format_amount(amount)} is below the minimum deposit "
@@ -491,6 +512,39 @@ def deposit_operator_accept(*, deposit_id: int, reason: str, confirmed_risk: boo
     deposit.save(update_fields=["error"])
     _accept(deposit)
     return deposit
+
+
+@transaction.atomic(durable=True)
+def deposit_record_coin(*, uid: str, currency: Currency, amount: Decimal, txid: str, txout: int = 0,
+                        address: str) -> Deposit:
+    """An operator records a coin deposit of a `manual`-gateway currency (§14.7): detect as the scan does, no
+    block; it stays `submitted` (confirmations 0) until an operator accepts it (deposit_operator_accept, which asks
+    for the risk box below min_confirmations) or rejects it. A duplicate (currency, txid, txout) is refused."""
+    member = member_get_by_uid(uid)
+    txid, address = (txid or "").strip(), (address or "").strip()
+    errors = []
+    if member is None:
+        errors.append(MEMBER_MUST_EXIST)
+    if currency.type != CurrencyType.COIN or currency.wallet_gateway != WalletGatewayKind.MANUAL:
+        errors.append("Currency does not accept manual coin deposits")
+    if amount is None or amount <= ZERO:
+        errors.append("Amount must be greater than 0.0")
+    elif round_down(amount, MAX_FRACTION_DIGITS) != amount:
+        errors.append(f"Amount must have at most {MAX_FRACTION_DIGITS} decimals")
+    elif amount < currency.min_deposit_amount:
+        errors.append(f"Amount must be greater than or equal to {format_amount(currency.min_deposit_amount)}")
+    if not txid:
+        errors.append("Txid can't be blank")
+    if txout is None or txout < 0:
+        errors.append("Txout must be greater than or equal to 0")
+    if not address:
+        errors.append("Address can't be blank")
+    if not errors and Deposit.objects.filter(currency=currency, txid=txid, txout=txout).exists():
+        errors.append(TXID_TAKEN)
+    if errors:
+        raise BusinessRuleError(*errors)
+    return _insert_coin_deposit(member=member, currency=currency, amount=amount, address=address, txid=txid,
+                                txout=txout)
 
 
 @transaction.atomic(durable=True)

@@ -81,7 +81,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     ACCOUNTANT: BOOKS
     | BENEFICIARIES
     | read("ledger.member", "deposits.deposit", "withdraws.withdraw", "ledger.account")
-    # "create fiat deposits": the deposit add form offers fiat currencies only (deposits admin).
+    # "create fiat deposits": the deposit add form offers fiat currencies only (deposits admin). Coin deposits of
+    # manual-gateway currencies (domain.md §14.7) are recorded by holders of add_deposit who also hold
+    # accept_deposit (admin, superadmin): deposits.admin.RECORD_COIN.
     | {"deposits.add_deposit"}
     | COIN_DEPOSITS
     | AUDIT,
