@@ -53,7 +53,7 @@ def test_importing_the_gateway_keeps_the_recursion_limit():
     import sys
 
     code = ("import sys; before = sys.getrecursionlimit(); import django, os; "
-            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'peatio_mgmt.settings'); django.setup(); "
+            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'peatio_mgmt.settings.base'); django.setup(); "
             "import withdraws.gateways.ethereum; assert sys.getrecursionlimit() == before, sys.getrecursionlimit()")
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PEATIO_DEV_DEFAULTS": "1"})
 
