@@ -109,6 +109,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "peatio_mgmt.urls"
+# The apps' management API routes, concatenated flat under /api/v2/management/ (peatio_mgmt.management_api.urls).
+MANAGEMENT_API_URLCONFS = ["ledger.urls", "deposits.urls", "withdraws.urls", "trades.urls"]
 WSGI_APPLICATION = "peatio_mgmt.wsgi.application"
 APPEND_SLASH = False
 
