@@ -115,34 +115,6 @@ def test_json_log_line_carries_the_request_id():
     assert line["message"] == "books check: 3 breaches" and line["request_id"] == "req-42"
 
 
-def test_replica_reads_the_primary_when_no_replica_is_configured(member):
-    from ledger.models import Member
-    from peatio_mgmt.db_router import ReplicaRouter, replica
-
-    with replica():
-        assert ReplicaRouter().db_for_read(Member) == "default"
-        assert Member.objects.filter(pk=member.pk).exists()
-
-
-def test_replica_serves_reads_inside_replica_only_and_never_writes(monkeypatch):
-    from ledger.models import Member
-    from peatio_mgmt.db_router import ReplicaRouter, replica
-
-    monkeypatch.setitem(settings.DATABASES, "replica", settings.DATABASES["default"])
-    router = ReplicaRouter()
-    assert router.db_for_read(Member) == "default"
-    with replica():
-        # inside the test's transaction on the primary a read must see its own writes
-        assert router.db_for_read(Member) == "default"
-    from peatio_mgmt import db_router
-
-    token = db_router._reading_replica.set(True)
-    try:
-        assert router.db_for_read(Member) == "replica" and router.db_for_write(Member) == "default"
-    finally:
-        db_router._reading_replica.reset(token)
-
-
 def test_metrics_label_management_api_requests_by_contract_route(client, api):
     before = metric(client.get("/metrics").content.decode(), "peatio_http_requests_total",
                     route="/api/v2/management/timestamp", status="201") or 0

@@ -1,7 +1,7 @@
 """Serializer fields of the management API: parameters in (management-api.md §1.5), exact values out (§1.4).
 
 Parameters: every field's `parse` checks presence, then type, then rule, and stops at the parameter's first
-failure with one message `<name> <tail>`; `params.Params` runs them in declaration order. JSON null reads as
+failure with one message `<name> <tail>`; `serializers.Params` runs them in declaration order. JSON null reads as
 absent. A field raises `Invalid(tail)`, not DRF's ValidationError: the contract's messages are name + tail, and
 the nested names (`operations[0][account_src][code]`) are built by the parse, not by DRF's error dicts.
 

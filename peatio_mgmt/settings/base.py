@@ -70,11 +70,6 @@ else:
     REDIS_URL = embedded_redis_url(VAR_DIR)
 
 DATABASES = {"default": database_from_url(DATABASE_URL)}
-# An optional streaming replica for the list/get routes (peatio_mgmt.db_router.replica()).
-if env.str("DATABASE_REPLICA_URL", default=""):
-    DATABASES["replica"] = database_from_url(env.str("DATABASE_REPLICA_URL"))
-    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
-DATABASE_ROUTERS = ["peatio_mgmt.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
