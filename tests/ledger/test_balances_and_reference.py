@@ -17,7 +17,7 @@ from trades.selectors import market_get, market_list
 
 
 @pytest.mark.django_db
-def test_balances_of_one_currency_skip_zero_accounts_in_account_id_order(usd, btc, ledger_invariant):
+def test_balances_of_one_currency_skip_zero_accounts_in_account_id_order(usd, btc):
     alice, bob, carol, dave = (MemberFactory() for _ in range(4))
     fund_member(alice, usd, "1331.4")
     lock_funds(member=alice, currency=usd, amount=Decimal("330.55"))

@@ -21,6 +21,9 @@ from tests.factories import MemberFactory, fund_member
 from tests.support import database_url
 from withdraws.models import Withdraw
 
+# These tests build breaches of the books on purpose: no books check after them (tests/conftest.py).
+pytestmark = pytest.mark.books_breached
+
 
 def sql(statement, params=()):
     with connection.cursor() as cursor:

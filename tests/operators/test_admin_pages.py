@@ -16,7 +16,7 @@ from operators.models import AuditRecord
 from tests.factories import MemberFactory, fund_member
 from tests.operators.test_admin_actions import withdraw
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_invariant")]
+pytestmark = pytest.mark.django_db
 D = Decimal
 CORRECTION = "/admin/ledger/operation/post-correction/"
 

@@ -24,7 +24,7 @@ from tests.operators.conftest import PASSWORD, create_operator
 from withdraws import services as withdraw_services
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True),
-              pytest.mark.usefixtures("chart_of_accounts", "ledger_invariant")]
+              pytest.mark.usefixtures("chart_of_accounts")]
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 CHROMIUM_FLAGS = [

@@ -12,7 +12,7 @@ from ledger.services import Chart, Entry, Reference
 from operators import reports
 from tests.factories import fund_member
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_invariant")]
+pytestmark = pytest.mark.django_db
 
 ASSET, REVENUE, EXPENSE = AccountType.ASSET, AccountType.REVENUE, AccountType.EXPENSE
 

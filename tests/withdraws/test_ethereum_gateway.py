@@ -19,7 +19,6 @@ from withdraws.gateways import FAILED, gateway_for
 from withdraws.gateways.ethereum import amount_to_wei, ethereum_transaction_broadcast, wei_to_amount
 from withdraws.models import EthereumHotWallet, EthereumTransaction, Withdraw, WithdrawState as S
 
-pytestmark = pytest.mark.usefixtures("books_clean")
 RECIPIENT = DEV_KEYS[9][0]
 
 

@@ -15,7 +15,7 @@ from withdraws.models import Withdraw, WithdrawState
 from withdraws.selectors import withdraw_is_quick
 from withdraws.states import TRANSITIONS, WITHDRAW_MACHINE
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_invariant")]
+pytestmark = pytest.mark.django_db
 D = Decimal
 LOCKED_STATES = {"submitted", "accepted", "processing", "skipped", "errored", "confirming"}
 
