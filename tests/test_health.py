@@ -14,6 +14,7 @@ from ledger.books import books_check_run
 from peatio_mgmt.log import JsonFormatter, RequestIdFilter, request_id
 from peatio_mgmt.metrics import TASK_RUNS_KEY
 from withdraws.models import Withdraw
+from tests.factories import WithdrawFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -61,8 +62,8 @@ def test_metrics_count_requests_by_route_and_status(client):
 
 def test_metrics_show_withdraws_by_state_and_the_last_books_check(client, member, usd):
     for state in ("submitted", "submitted", "succeed"):
-        Withdraw.objects.create(member=member, currency=usd, type="fiat", tid=f"T{Withdraw.objects.count()}", rid="R",
-                                sum=Decimal("2"), fee=Decimal("1"), amount=Decimal("1"), state=state)
+        WithdrawFactory(member=member, currency=usd, type="fiat", tid=f"T{Withdraw.objects.count()}", rid="R",
+                        sum=Decimal("2"), fee=Decimal("1"), amount=Decimal("1"), state=state)
     books_check_run()  # the withdraws have no postings: breaches
 
     text = client.get("/metrics").content.decode()

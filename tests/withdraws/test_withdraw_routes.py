@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from ledger.models import Currency
-from tests.factories import CurrencyFactory, MemberFactory, fund_member
+from tests.factories import CurrencyFactory, MemberFactory, WithdrawFactory, fund_member
 from tests.withdraws.conftest import funds, postings
 from withdraws.models import Withdraw
 
@@ -217,8 +217,8 @@ def test_process_of_a_coin_withdraw_or_a_worker_state_changes_nothing(api, alice
 
 
 def test_process_of_a_prepared_withdraw_submits_it(api, alice, usd):
-    withdraw = Withdraw.objects.create(member=alice, currency=usd, type="fiat", tid="prep", rid=IBAN,
-                                       sum=D("2000"), fee=D("0.1"), amount=D("1999.9"))
+    withdraw = WithdrawFactory(member=alice, currency=usd, type="fiat", tid="prep", rid=IBAN,
+                               sum=D("2000"), fee=D("0.1"), amount=D("1999.9"))
     response = api.put("/withdraws/action", {"tid": "prep", "action": "process"})
     assert response.json() == {"errors": ["Account balance is insufficient"]}
     Withdraw.objects.filter(pk=withdraw.pk).update(sum=D("2"), amount=D("1.9"))
@@ -227,8 +227,8 @@ def test_process_of_a_prepared_withdraw_submits_it(api, alice, usd):
 
 
 def test_cancel_of_a_prepared_withdraw_moves_no_money(api, alice, usd):
-    Withdraw.objects.create(member=alice, currency=usd, type="fiat", tid="prep", rid=IBAN, sum=D(2), fee=D("0.1"),
-                            amount=D("1.9"))
+    WithdrawFactory(member=alice, currency=usd, type="fiat", tid="prep", rid=IBAN, sum=D(2), fee=D("0.1"),
+                    amount=D("1.9"))
     assert api.put("/withdraws/action", {"tid": "prep", "action": "cancel"}).json()["state"] == "canceled"
     assert postings(Withdraw.objects.get()) == []
 
