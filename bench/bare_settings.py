@@ -1,3 +1,3 @@
-from peatio_mgmt.settings import *  # noqa: F401,F403
+from peatio_mgmt.settings.base import *  # noqa: F401,F403
 
 ROOT_URLCONF = "bench.bare"

@@ -27,7 +27,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peatio_mgmt.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peatio_mgmt.settings.base")
 os.environ.setdefault("PEATIO_DEV_DEFAULTS", "1")
 
 KIDS = ("bench-1", "bench-2")

@@ -43,7 +43,7 @@ PG = {key: os.environ.get(f"PG{key.upper()}", default)
 DATABASE, PLAIN_DATABASE = os.environ.get("BENCH_HTTP_DATABASE", "peatio_bench_http"), "peatio_bench_plain_http"
 os.environ.update(
     DATABASE_URL=f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{DATABASE}",
-    DJANGO_SETTINGS_MODULE="peatio_mgmt.settings", PEATIO_DEV_DEFAULTS="1", DJANGO_DEBUG="0",
+    DJANGO_SETTINGS_MODULE="peatio_mgmt.settings.base", PEATIO_DEV_DEFAULTS="1", DJANGO_DEBUG="0",
 )
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(os.environ.get("CHECKOUT", Path(__file__).resolve().parent.parent)).resolve()
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peatio_mgmt.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peatio_mgmt.settings.base")
 os.environ.setdefault("PEATIO_DEV_DEFAULTS", "1")
 CG = bool(os.environ.get("CG"))
 KIDS = ("bench-1", "bench-2")

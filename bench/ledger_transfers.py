@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peatio_mgmt.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peatio_mgmt.settings.base")
 
 import django  # noqa: E402
 

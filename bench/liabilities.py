@@ -137,7 +137,7 @@ def main() -> None:
     name = os.environ.get("BENCH_DATABASE", "peatio_bench_books")
     ensure_database(base_url, name)
     os.environ["DATABASE_URL"] = bench_url(base_url, name)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peatio_mgmt.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peatio_mgmt.settings.base")
     os.environ.setdefault("PEATIO_DEV_DEFAULTS", "1")
     os.environ["DJANGO_DEBUG"] = "0"  # no query log in the timings
 

@@ -7,11 +7,12 @@ from rest_framework import serializers
 
 from deposits import selectors, services
 from deposits.models import Deposit, DepositState, PaymentAddress
+from ledger.api.fields import CurrencyCode
 from ledger.models import CurrencyType
 from ledger.selectors import member_named
 from peatio_mgmt.errors import ServiceUnavailable
 from peatio_mgmt.idempotency import request_digest
-from peatio_mgmt.management_api.fields import (AmountField, CurrencyCode, ExactDecimal, FromId, Limit, Page, String, TimeField,
+from peatio_mgmt.management_api.fields import (AmountField, ExactDecimal, FromId, Limit, Page, String, TimeField,
                                                amount, iso_time)
 from peatio_mgmt.management_api.response import Response
 from peatio_mgmt.management_api.serializers import Entity, Params

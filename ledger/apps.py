@@ -19,3 +19,7 @@ class LedgerConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(_install_default_chart, sender=self, dispatch_uid="ledger.install_default_chart")
+        from ledger.metrics import BooksCheck
+        from peatio_mgmt.metrics import SCRAPE_TIME
+
+        SCRAPE_TIME.register(BooksCheck())

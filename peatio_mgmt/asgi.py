@@ -2,5 +2,5 @@ import os
 
 from django.core.asgi import get_asgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peatio_mgmt.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peatio_mgmt.settings.base")
 application = get_asgi_application()

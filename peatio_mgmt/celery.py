@@ -2,7 +2,7 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peatio_mgmt.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peatio_mgmt.settings.base")
 
 app = Celery("peatio_mgmt")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -17,8 +17,7 @@ from typing import TypeVar
 
 from django.db import IntegrityError, models, transaction
 
-from ledger.models import Currency
-from ledger.money import format_amount
+from peatio_mgmt.decimals import format_amount
 from peatio_mgmt.errors import BusinessRuleError, RecordNotFound
 
 TID_TAKEN = "Tid has already been taken"
@@ -37,8 +36,8 @@ def generate_tid() -> str:
 def _canonical(value):
     if isinstance(value, Decimal):
         return format_amount(value)
-    if isinstance(value, Currency):
-        return value.id
+    if isinstance(value, models.Model):  # a row a parameter resolved to (a currency): its key
+        return value.pk
     if isinstance(value, dict):
         return {k: _canonical(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):

@@ -4,10 +4,10 @@
   request by MetricsMiddleware (the route is the URL pattern, so ids in paths do not explode the label set).
   Counted in-process; with several gunicorn workers set PROMETHEUS_MULTIPROC_DIR (prometheus-client's multiprocess
   mode) so a scrape sums them all.
-- Withdraws and deposits by state: counted in PostgreSQL at scrape time.
 - Celery task runs and failures: counted in Redis by task_success / task_failure signals, so the web tier reports
   the runs of every worker on every machine.
-- The last books check (ledger:last_check in Redis): ok, breaches, time.
+- Whatever the apps register on SCRAPE_TIME from their AppConfig.ready(): withdraws and deposits by state
+  (`StateCounts`), the last books check (ledger.metrics).
 """
 
 import logging
@@ -18,7 +18,7 @@ import redis
 from celery.signals import task_failure, task_success
 from django.conf import settings
 from django.db import DatabaseError
-from django.db.models import Count
+from django.db.models import Count, Model
 from django.http import HttpResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -77,29 +77,28 @@ def _task_failed(sender=None, **kwargs):
     _count_task(sender.name, "failure")
 
 
-class ScrapeTimeCollector:
-    """The figures read from PostgreSQL and Redis when Prometheus scrapes; a source that is down is left out."""
+class StateCounts:
+    """`name{state}`: the rows of a model with a `state` column, counted in PostgreSQL at scrape time (the apps
+    register theirs from AppConfig.ready(); a database that is down leaves the family out)."""
+
+    def __init__(self, model: type[Model], name: str):
+        self.model, self.name = model, name
 
     def collect(self):
-        yield from self._states()
-        yield from self._task_runs()
-        yield from self._books_check()
+        family = GaugeMetricFamily(self.name, f"{self.model.__name__}s by state", labels=["state"])
+        try:
+            for row in self.model.objects.values("state").annotate(n=Count("id")).order_by():
+                family.add_metric([row["state"]], row["n"])
+        except DatabaseError:
+            logger.warning("metrics: cannot count %s by state", self.name)
+            return
+        yield family
 
-    def _states(self):
-        from deposits.models import Deposit
-        from withdraws.models import Withdraw
 
-        for model, name in ((Withdraw, "peatio_withdraws"), (Deposit, "peatio_deposits")):
-            family = GaugeMetricFamily(name, f"{model.__name__}s by state", labels=["state"])
-            try:
-                for row in model.objects.values("state").annotate(n=Count("id")).order_by():
-                    family.add_metric([row["state"]], row["n"])
-            except DatabaseError:
-                logger.warning("metrics: cannot count %s by state", name)
-                continue
-            yield family
+class TaskRuns:
+    """Celery task runs and failures of every worker, from Redis."""
 
-    def _task_runs(self):
+    def collect(self):
         try:
             counts = _redis().hgetall(TASK_RUNS_KEY)
         except redis.RedisError:
@@ -110,24 +109,10 @@ class ScrapeTimeCollector:
             family.add_metric([task, outcome], int(value))
         yield family
 
-    def _books_check(self):
-        from ledger.books import books_last_check
 
-        last = books_last_check()
-        if last is None:
-            return
-        from datetime import datetime
-
-        yield GaugeMetricFamily("peatio_books_check_ok", "1 when the last books check found no breach", value=int(last["ok"]))
-        yield GaugeMetricFamily("peatio_books_check_breaches", "Breaches found by the last books check", value=last["breaches"])
-        yield GaugeMetricFamily(
-            "peatio_books_check_timestamp_seconds", "When the last books check ran",
-            value=datetime.fromisoformat(last["time"]).timestamp(),
-        )
-
-
+# The figures read from PostgreSQL and Redis when Prometheus scrapes; the apps add their collectors to it.
 SCRAPE_TIME = CollectorRegistry(auto_describe=False)
-SCRAPE_TIME.register(ScrapeTimeCollector())
+SCRAPE_TIME.register(TaskRuns())
 
 
 def _process_registry():

@@ -1,5 +1,8 @@
 import psycopg
 import pytest
+from django.db import connection
+from django.db.models import Max
+from psycopg.pq import TransactionStatus
 
 from ledger import cache
 from ledger.selectors import account_mismatches
@@ -41,15 +44,34 @@ def member(db):
     return MemberFactory()
 
 
-@pytest.fixture
-def ledger_invariant():
-    """Use in every test that moves money: after it, every account equals its member's liability postings."""
+DATABASE_FIXTURES = ("db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback", "live_server")
+
+
+@pytest.fixture(autouse=True)
+def books_balance(request):
+    """After every test whose journal grew (it moved money), in the test's database: every account equals its
+    member's liability postings and the books check finds no breach. Committed data too (`transaction=True`).
+
+    Tests that build breaches on purpose opt out with `@pytest.mark.books_breached`.
+    """
+    uses_database = request.node.get_closest_marker("django_db") or any(f in request.fixturenames for f in DATABASE_FIXTURES)
+    if not uses_database or request.node.get_closest_marker("books_breached"):
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")  # the test's database set up (and torn down) around this fixture
+    from ledger.models import Operation
+
+    before = Operation.objects.aggregate(last=Max("id"))["last"] or 0
     yield
-    assert account_mismatches() == []
+    if connection.needs_rollback or (connection.connection is not None
+                                     and connection.connection.info.transaction_status == TransactionStatus.INERROR):
+        return  # the test left its transaction aborted: nothing it wrote stands
+    if (Operation.objects.aggregate(last=Max("id"))["last"] or 0) == before:
+        return
+    from ledger.books import books_check
 
-
-def assert_ledger_invariant():
     assert account_mismatches() == []
+    assert books_check().breaches == []
 
 
 @pytest.fixture
@@ -86,16 +108,6 @@ def eth(db, eth_settings):
     from tests.factories import EtherFactory
 
     return EtherFactory(wallet_settings=eth_settings)
-
-
-@pytest.fixture
-def books_clean(db):
-    """Use in every money test: afterwards the books check finds no breach and balances equal their postings."""
-    yield
-    from ledger.books import books_check
-
-    assert books_check().breaches == []
-    assert account_mismatches() == []
 
 
 @pytest.fixture

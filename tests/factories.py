@@ -1,12 +1,16 @@
-"""Factories of the reference data. Balances are never set directly: `fund_member` posts them like a deposit."""
+"""Factories of the reference data and of plain deposit, withdraw and market rows (no postings: a test that needs
+the money side goes through the services). Balances are never set directly: `fund_member` posts them like a deposit."""
 
 from decimal import Decimal
 
 import factory
 
+from deposits.models import Deposit
 from ledger import services as ledger
 from ledger.models import AccountType, Currency, Member
 from ledger.services import Entry
+from trades.models import Market
+from withdraws.models import Withdraw
 
 
 class MemberFactory(factory.django.DjangoModelFactory):
@@ -72,3 +76,42 @@ class EtherFactory(CurrencyFactory):
     wallet_gateway = "ethereum"
     min_confirmations = 12
     address_format = "ethereum"
+
+
+class DepositFactory(factory.django.DjangoModelFactory):
+    """A deposit row as a route would have stored it (submitted, no postings)."""
+
+    class Meta:
+        model = Deposit
+
+    member = factory.SubFactory(MemberFactory)
+    currency = factory.SubFactory(CurrencyFactory)
+    type = factory.LazyAttribute(lambda d: d.currency.type)
+    tid = factory.Sequence(lambda n: f"TIDF{n:09d}")
+    amount = Decimal("1")
+
+
+class WithdrawFactory(factory.django.DjangoModelFactory):
+    """A withdraw row (prepared, no postings): sum = amount + fee, as the database checks (fee 0 by default, as the
+    column)."""
+
+    class Meta:
+        model = Withdraw
+
+    member = factory.SubFactory(MemberFactory)
+    currency = factory.SubFactory(CurrencyFactory)
+    type = factory.LazyAttribute(lambda w: w.currency.type)
+    tid = factory.Sequence(lambda n: f"TIDW{n:09d}")
+    rid = "IBAN"
+    amount = Decimal("10")
+    fee = Decimal("0")
+    sum = factory.LazyAttribute(lambda w: Decimal(w.amount) + Decimal(w.fee))
+
+
+class MarketFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Market
+
+    id = factory.LazyAttribute(lambda m: f"{m.base_unit.id}{m.quote_unit.id}")
+    base_unit = factory.SubFactory(CoinFactory)
+    quote_unit = factory.SubFactory(CurrencyFactory)

@@ -1,7 +1,7 @@
 """The embedded servers' URLs are computed, never started, by the settings (peatio_mgmt.embedded)."""
 
 from peatio_mgmt.embedded import MAX_SOCKET_PATH, embedded_database_url, embedded_redis_url, redis_socket_path
-from peatio_mgmt.settings import celery_broker_from_url, database_from_url
+from peatio_mgmt.settings.base import celery_broker_from_url, database_from_url
 
 
 def test_database_url_points_at_the_data_directory_socket_when_no_server_ran(tmp_path):

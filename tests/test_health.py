@@ -14,6 +14,7 @@ from ledger.books import books_check_run
 from peatio_mgmt.log import JsonFormatter, RequestIdFilter, request_id
 from peatio_mgmt.metrics import TASK_RUNS_KEY
 from withdraws.models import Withdraw
+from tests.factories import WithdrawFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -61,8 +62,8 @@ def test_metrics_count_requests_by_route_and_status(client):
 
 def test_metrics_show_withdraws_by_state_and_the_last_books_check(client, member, usd):
     for state in ("submitted", "submitted", "succeed"):
-        Withdraw.objects.create(member=member, currency=usd, type="fiat", tid=f"T{Withdraw.objects.count()}", rid="R",
-                                sum=Decimal("2"), fee=Decimal("1"), amount=Decimal("1"), state=state)
+        WithdrawFactory(member=member, currency=usd, type="fiat", tid=f"T{Withdraw.objects.count()}", rid="R",
+                        sum=Decimal("2"), fee=Decimal("1"), amount=Decimal("1"), state=state)
     books_check_run()  # the withdraws have no postings: breaches
 
     text = client.get("/metrics").content.decode()
@@ -113,34 +114,6 @@ def test_json_log_line_carries_the_request_id():
 
     assert line["level"] == "ERROR" and line["logger"] == "ledger.books"
     assert line["message"] == "books check: 3 breaches" and line["request_id"] == "req-42"
-
-
-def test_replica_reads_the_primary_when_no_replica_is_configured(member):
-    from ledger.models import Member
-    from peatio_mgmt.db_router import ReplicaRouter, replica
-
-    with replica():
-        assert ReplicaRouter().db_for_read(Member) == "default"
-        assert Member.objects.filter(pk=member.pk).exists()
-
-
-def test_replica_serves_reads_inside_replica_only_and_never_writes(monkeypatch):
-    from ledger.models import Member
-    from peatio_mgmt.db_router import ReplicaRouter, replica
-
-    monkeypatch.setitem(settings.DATABASES, "replica", settings.DATABASES["default"])
-    router = ReplicaRouter()
-    assert router.db_for_read(Member) == "default"
-    with replica():
-        # inside the test's transaction on the primary a read must see its own writes
-        assert router.db_for_read(Member) == "default"
-    from peatio_mgmt import db_router
-
-    token = db_router._reading_replica.set(True)
-    try:
-        assert router.db_for_read(Member) == "replica" and router.db_for_write(Member) == "default"
-    finally:
-        db_router._reading_replica.reset(token)
 
 
 def test_metrics_label_management_api_requests_by_contract_route(client, api):

@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class WithdrawsConfig(AppConfig):
     name = "withdraws"
     verbose_name = "Withdraws"
+
+    def ready(self):
+        from withdraws.models import Withdraw
+        from peatio_mgmt.metrics import SCRAPE_TIME, StateCounts
+
+        SCRAPE_TIME.register(StateCounts(Withdraw, "peatio_withdraws"))

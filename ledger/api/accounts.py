@@ -4,10 +4,11 @@ POST /accounts/balances (management-api-extensions.md §7.1): the non-zero balan
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
+from ledger.api.fields import CurrencyCode
 from ledger.representations import render_balance
 from ledger.selectors import account_balances, member_balance
 from peatio_mgmt.errors import RecordNotFound
-from peatio_mgmt.management_api.fields import AmountField, CurrencyCode, Limit, Page, String
+from peatio_mgmt.management_api.fields import AmountField, Limit, Page, String
 from peatio_mgmt.management_api.response import Response
 from peatio_mgmt.management_api.serializers import Entity, Params
 from peatio_mgmt.management_api.views import ManagementViewSet

@@ -6,9 +6,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from ledger import services
+from ledger.api.fields import ChartCode, CurrencyCode
 from ledger.api.journals import OperationSerializer, code_is_member_scope
 from ledger.models import AccountType
-from peatio_mgmt.management_api.fields import ChartCode, CurrencyCode, ExactDecimal, Integer, String
+from peatio_mgmt.management_api.fields import ExactDecimal, Integer, String
 from peatio_mgmt.management_api.response import Response
 from peatio_mgmt.management_api.serializers import Entity, Params
 from peatio_mgmt.management_api.views import ManagementViewSet

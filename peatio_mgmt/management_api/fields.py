@@ -1,9 +1,11 @@
 """Serializer fields of the management API: parameters in (management-api.md §1.5), exact values out (§1.4).
 
 Parameters: every field's `parse` checks presence, then type, then rule, and stops at the parameter's first
-failure with one message `<name> <tail>`; `params.Params` runs them in declaration order. JSON null reads as
+failure with one message `<name> <tail>`; `serializers.Params` runs them in declaration order. JSON null reads as
 absent. A field raises `Invalid(tail)`, not DRF's ValidationError: the contract's messages are name + tail, and
 the nested names (`operations[0][account_src][code]`) are built by the parse, not by DRF's error dicts.
+
+The fields that resolve a code to a ledger row (CurrencyCode, ChartCode) are the ledger's: ledger.api.fields.
 
 Output: amounts are strings with exactly their digits ("100.0", `ledger.money.format_amount`; DRF's DecimalField
 cannot write that), times ISO 8601 UTC whole seconds, trade figures bare JSON numbers (`JsonNumber`).
@@ -20,8 +22,7 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from ledger import cache
-from ledger.money import fits_numeric, format_amount
+from peatio_mgmt.decimals import fits_numeric, format_amount
 
 INT64 = (-(2**63), 2**63 - 1)
 # Leading zeros aside, at most 19 digits: anything longer is outside int64, and int() of more than 4,300 digits
@@ -252,38 +253,6 @@ class ExactDecimal(Param):
         if self.positive and value <= 0:
             raise Invalid(NOT_VALID)
         return value
-
-
-class CurrencyCode(String):
-    """A currency code as stored (lowercase) or entirely uppercase; resolves to the Currency row (ledger.cache).
-
-    `types` restricts the currency type (e.g. only fiat for /deposits/new).
-    """
-
-    def __init__(self, *, types: Iterable[str] | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.types = tuple(types) if types is not None else None
-
-    def check(self, value):
-        code = value.lower() if value.isupper() else value
-        currency = cache.currencies.get(code)
-        if currency is None or (self.types is not None and currency.type not in self.types):
-            raise Invalid(NOT_VALID)
-        return currency
-
-
-class ChartCode(Integer):
-    """A code of the chart of accounts, optionally of given types; resolves to the ChartAccount row."""
-
-    def __init__(self, *, types: Iterable[str] | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.types = tuple(types) if types is not None else None
-
-    def check(self, value):
-        account = cache.chart_accounts.get(value)
-        if account is None or (self.types is not None and account.type not in self.types):
-            raise Invalid(NOT_VALID)
-        return account
 
 
 # --- output (entities) ------------------------------------------------------------------------------------------

@@ -1,25 +1,22 @@
 """Everything under /api/v2/management/: the apps' routes, the OpenAPI document, and 404 for any other path.
 
 The patterns carry the whole path (`views.route`) and are listed flat in the root URLconf: one pattern per route,
-no nested resolvers per request. The most requested routes come first.
+no nested resolvers per request. The apps' route lists are named in settings.MANAGEMENT_API_URLCONFS (the project
+package imports no app), the most requested first.
 """
 
+from importlib import import_module
+
+from django.conf import settings
 from django.urls import path, re_path
 
-from deposits.urls import urlpatterns as deposits
-from ledger.urls import urlpatterns as ledger
 from peatio_mgmt.management_api.schema import swagger
 from peatio_mgmt.management_api.tools import ToolViewSet
 from peatio_mgmt.management_api.views import PREFIX, UnknownRoute, route
-from trades.urls import urlpatterns as trades
-from withdraws.urls import urlpatterns as withdraws
 
 urlpatterns = [
     route("timestamp", ToolViewSet, "post", "timestamp"),
-    *ledger,
-    *deposits,
-    *withdraws,
-    *trades,
+    *(pattern for name in settings.MANAGEMENT_API_URLCONFS for pattern in import_module(name).urlpatterns),
     path(PREFIX[1:] + "swagger", swagger),
     re_path("^" + PREFIX[1:], UnknownRoute.as_view()),
 ]

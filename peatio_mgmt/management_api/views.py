@@ -170,8 +170,7 @@ class ManagementAPIView(APIView):
         The view, its Request (parser context: view, request) and its Response (renderer context: view, request,
         response) point at each other, and a viewset's action is bound on the view itself: left in place, the
         request's objects are not freed by reference counting but wait for the cyclic garbage collector (68
-        objects of cyclic garbage per /timestamp request instead of the hand-written gate's 40; with the cycles
-        broken, 37). Nothing reads these contexts after rendering.
+        objects of cyclic garbage per /timestamp request; with the cycles broken, 37). Nothing reads these contexts after rendering.
         """
         request.parser_context.clear()
         if getattr(response, "renderer_context", None):

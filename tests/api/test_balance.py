@@ -7,7 +7,7 @@ import pytest
 from ledger.models import Account, Operation
 from tests.factories import CoinFactory, MemberFactory, fund_member
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_invariant")]
+pytestmark = pytest.mark.django_db
 
 
 def test_balance_of_a_funded_member(api, member, usd):

@@ -293,7 +293,7 @@ def test_jti_replay_is_refused_across_processes(setup, tmp_path):
     config_path = setup(verify_jti=True)
     body_path = tmp_path / "body.json"
     body_path.write_text(json.dumps(token("alpha", "beta", jti=unique_jti(), exp=now() + 60)))
-    env = {**os.environ, "MANAGEMENT_API_CONFIG": str(config_path), "DJANGO_SETTINGS_MODULE": "peatio_mgmt.settings"}
+    env = {**os.environ, "MANAGEMENT_API_CONFIG": str(config_path), "DJANGO_SETTINGS_MODULE": "peatio_mgmt.settings.base"}
     root = Path(__file__).resolve().parents[2]
     processes = [subprocess.Popen([sys.executable, "-c", REPLAY_SCRIPT, str(body_path)], cwd=root, env=env,
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

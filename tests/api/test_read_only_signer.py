@@ -29,6 +29,7 @@ WRITES = {
     "members/update": {"uid": ALICE, "level": 9},
     "beneficiaries/new": {"uid": ALICE, "currency": "usd", "name": "bank", "rid": "IBAN"},
     "beneficiaries/state": {"id": 1, "uid": ALICE, "state": "archived"},
+    "deposit_address/new": {"uid": ALICE, "currency": "eth"},
 }
 
 

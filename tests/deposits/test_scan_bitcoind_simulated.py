@@ -15,7 +15,6 @@ from tests.factories import CoinFactory, MemberFactory
 from tests.withdraws.fake_bitcoind import FakeBitcoind
 from withdraws.gateways.simulated import _query
 
-pytestmark = pytest.mark.usefixtures("books_clean")
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from ledger.models import Account, Operation
 from tests.anvil import WEI
 from tests.factories import MemberFactory
 
-pytestmark = pytest.mark.usefixtures("books_clean")
 
 
 def scan(currency, **kwargs):
@@ -240,8 +239,8 @@ def test_reorg_deeper_than_the_window_halts_the_currency_until_a_rescan(anvil, e
 
 def _orphaned_accepted_breach_expected(deposit):
     """The deposit of the halted test was accepted before the deep reorg took its block: invariant 9 reports it
-    until operators decide; the test's books_clean check is satisfied by an operator's decision here, recorded
-    as a correction outside this delivery — so the deposit is looked at, then the breach asserted and removed."""
+    until operators decide; the books check after the test (tests/conftest.py) is satisfied by an operator's
+    decision here, recorded as a correction outside this delivery — so the deposit is looked at, then the breach asserted and removed."""
     breaches = [b for b in books_check().breaches if b.check == "coin_deposit_on_chain"]
     assert len(breaches) == 1 and "orphaned" in breaches[0].detail
     Deposit.objects.filter(pk=deposit.pk).update(orphaned_at=None)

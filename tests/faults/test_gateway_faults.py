@@ -17,7 +17,7 @@ from withdraws import services
 from withdraws.gateways import UNKNOWN, bitcoind
 from withdraws.models import Withdraw, WithdrawState as S
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_invariant")]
+pytestmark = pytest.mark.django_db
 D = Decimal
 
 

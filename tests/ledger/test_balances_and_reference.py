@@ -10,14 +10,14 @@ from ledger.representations import render_balance, render_currency
 from ledger.selectors import NONZERO_ACCOUNTS_WHERE, account_balances, currency_get, currency_list
 from ledger.services import lock_funds, sub_funds
 from peatio_mgmt.errors import RecordNotFound
-from tests.factories import CoinFactory, CurrencyFactory, MemberFactory, fund_member
+from tests.factories import CoinFactory, CurrencyFactory, MarketFactory, MemberFactory, fund_member
 from trades.models import Market
 from trades.representations import render_market
 from trades.selectors import market_get, market_list
 
 
 @pytest.mark.django_db
-def test_balances_of_one_currency_skip_zero_accounts_in_account_id_order(usd, btc, ledger_invariant):
+def test_balances_of_one_currency_skip_zero_accounts_in_account_id_order(usd, btc):
     alice, bob, carol, dave = (MemberFactory() for _ in range(4))
     fund_member(alice, usd, "1331.4")
     lock_funds(member=alice, currency=usd, amount=Decimal("330.55"))
@@ -88,11 +88,11 @@ def test_currency_get_by_stored_or_uppercase_code_only(usd):
 @pytest.fixture
 def markets(usd, btc):
     eth = CoinFactory(id="eth", name="Ethereum", symbol="Ξ", address_format="ethereum")
-    btcusd = Market.objects.create(id="btcusd", base_unit=btc, quote_unit=usd, amount_precision=8, price_precision=2,
-                                   min_price=Decimal("0.01"), min_amount=Decimal("0.00000001"),
-                                   ask_fee=Decimal("0.0015"), bid_fee=Decimal("0.0015"), position=1)
-    ethbtc = Market.objects.create(id="ethbtc", base_unit=eth, quote_unit=btc, amount_precision=4, price_precision=6,
-                                   position=2, state="disabled")
+    btcusd = MarketFactory(id="btcusd", base_unit=btc, quote_unit=usd, amount_precision=8, price_precision=2,
+                           min_price=Decimal("0.01"), min_amount=Decimal("0.00000001"),
+                           ask_fee=Decimal("0.0015"), bid_fee=Decimal("0.0015"), position=1)
+    ethbtc = MarketFactory(id="ethbtc", base_unit=eth, quote_unit=btc, amount_precision=4, price_precision=6,
+                           position=2, state="disabled")
     return btcusd, ethbtc
 
 

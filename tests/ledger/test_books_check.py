@@ -17,9 +17,12 @@ from deposits.models import Deposit
 from ledger.books import LAST_CHECK_KEY, books_check
 from ledger.models import AccountType, Transfer
 from ledger.services import Entry, Reference
-from tests.factories import MemberFactory, fund_member
+from tests.factories import DepositFactory, MemberFactory, WithdrawFactory, fund_member
 from tests.support import database_url
 from withdraws.models import Withdraw
+
+# These tests build breaches of the books on purpose: no books check after them (tests/conftest.py).
+pytestmark = pytest.mark.books_breached
 
 
 def sql(statement, params=()):
@@ -44,8 +47,8 @@ def checks(report):
 
 
 def deposit(member, currency, *, state, amount="98.5", fee="1.5", post=True):
-    d = Deposit.objects.create(member=member, currency=currency, type=currency.type, tid=f"TID{Deposit.objects.count()}",
-                               amount=Decimal(amount), fee=Decimal(fee), state=state)
+    d = DepositFactory(member=member, currency=currency, type=currency.type, tid=f"TID{Deposit.objects.count()}",
+                       amount=Decimal(amount), fee=Decimal(fee), state=state)
     if post:
         entry = Entry(Reference("deposit", d.pk)).platform(AccountType.ASSET, currency, "credit", d.amount + d.fee)
         if d.fee:
@@ -57,8 +60,8 @@ def deposit(member, currency, *, state, amount="98.5", fee="1.5", post=True):
 def withdraw(member, currency, *, state, sum_="10", fee="0.1", steps=("lock",)):
     """A withdraw row and the postings of the given steps: lock, unlock, success."""
     s, f = Decimal(sum_), Decimal(fee)
-    w = Withdraw.objects.create(member=member, currency=currency, type=currency.type, tid=f"W{Withdraw.objects.count()}",
-                                rid="DE89370400440532013000", sum=s, fee=f, amount=s - f, state=state)
+    w = WithdrawFactory(member=member, currency=currency, type=currency.type, tid=f"W{Withdraw.objects.count()}",
+                        rid="DE89370400440532013000", sum=s, fee=f, amount=s - f, state=state)
     for step in steps:
         entry = Entry(Reference("withdraw", w.pk))
         if step == "lock":

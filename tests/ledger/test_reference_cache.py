@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 
 from ledger import cache
+from ledger.api.fields import ChartCode, CurrencyCode
 from ledger.models import ChartAccount, Currency
-from peatio_mgmt.management_api.fields import ChartCode, CurrencyCode
 from peatio_mgmt.management_api.serializers import ParameterError, Params
 from tests.factories import CoinFactory
 

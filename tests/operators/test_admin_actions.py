@@ -13,7 +13,7 @@ from operators.models import AuditRecord
 from tests.factories import MemberFactory, fund_member
 from withdraws import services as withdraw_services
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_invariant")]
+pytestmark = pytest.mark.django_db
 D = Decimal
 DEPOSITS, WITHDRAWS = "/admin/deposits/deposit/", "/admin/withdraws/withdraw/"
 

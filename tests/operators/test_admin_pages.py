@@ -13,10 +13,10 @@ from ledger.models import Account, AccountType, ChartAccount, Operation
 from ledger.services import TransferLeg, transfer_create
 from operators import selectors
 from operators.models import AuditRecord
-from tests.factories import MemberFactory, fund_member
+from tests.factories import MarketFactory, MemberFactory, fund_member
 from tests.operators.test_admin_actions import withdraw
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_invariant")]
+pytestmark = pytest.mark.django_db
 D = Decimal
 CORRECTION = "/admin/ledger/operation/post-correction/"
 
@@ -55,7 +55,7 @@ def test_member_page_lists_the_member_s_trades_on_both_sides(console, usd, btc):
     from trades.models import Market
 
     seller, buyer = MemberFactory(), MemberFactory()
-    market = Market.objects.create(id="btcusd", base_unit=btc, quote_unit=usd)
+    market = MarketFactory(id="btcusd", base_unit=btc, quote_unit=usd)
     trade(7, market, order(11, "ask", market, seller, "2026-11-21T08:00:00Z"),
           order(12, "bid", market, buyer, "2026-11-21T09:00:00Z"), "12.32", "2", "24.64", "2026-11-21T09:00:00Z")
     trade(8, market, order(13, "ask", market, buyer, "2026-11-21T10:00:00Z"),

@@ -13,7 +13,7 @@ from tests.factories import CoinFactory, MemberFactory
 from tests.operators.test_admin_actions import confirm, confirmation
 from tests.withdraws.fake_bitcoind import FakeBitcoind
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("books_clean")]
+pytestmark = pytest.mark.django_db
 DEPOSITS = "/admin/deposits/deposit/"
 
 

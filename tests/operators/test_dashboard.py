@@ -4,11 +4,9 @@ import json
 
 import pytest
 
-from deposits.models import Deposit
 from operators import selectors
 from operators.redis_store import redis_client
-from withdraws.models import Withdraw
-from tests.factories import CurrencyFactory, MemberFactory
+from tests.factories import CurrencyFactory, DepositFactory, MemberFactory, WithdrawFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -16,15 +14,15 @@ pytestmark = pytest.mark.django_db
 def make_deposits(states):
     member, usd = MemberFactory(), CurrencyFactory()
     for i, state in enumerate(states):
-        Deposit.objects.create(member=member, currency=usd, type="fiat", tid=f"TID{i}", amount=10, state=state)
+        DepositFactory(member=member, currency=usd, type="fiat", tid=f"TID{i}", amount=10, state=state)
 
 
 def make_withdraws(states, amount=2000):
     """Withdraws of `amount` each: 2000 is beyond usd's 24 h limit (1000), so an accepted one waits for an operator."""
     member, usd = MemberFactory(), CurrencyFactory()
     for i, state in enumerate(states):
-        Withdraw.objects.create(member=member, currency=usd, type="fiat", tid=f"TIDW{i}", rid="acct", sum=amount,
-                                amount=amount, state=state)
+        WithdrawFactory(member=member, currency=usd, type="fiat", tid=f"TIDW{i}", rid="acct", sum=amount,
+                        amount=amount, state=state)
 
 
 def test_counts_per_state_cover_every_state_in_state_machine_order():

@@ -12,7 +12,9 @@ from ledger.services import Chart, Entry, Reference
 from operators import reports
 from tests.factories import fund_member
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_invariant")]
+# The books of the reports are posted by hand (deposits that do not exist, a lone revenue that breaks the equation):
+# no books check after these tests.
+pytestmark = [pytest.mark.django_db, pytest.mark.books_breached]
 
 ASSET, REVENUE, EXPENSE = AccountType.ASSET, AccountType.REVENUE, AccountType.EXPENSE
 

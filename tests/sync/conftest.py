@@ -52,8 +52,8 @@ class OpenTransaction:
 def insert_deposit_sql(conn, *, member_id: int, currency: str, tid: str) -> int:
     """A deposit row written with plain SQL (manual SQL is a path the guard covers too); its id."""
     return conn.execute(
-        "INSERT INTO deposits (member_id, currency_id, type, tid, amount, fee, state, confirmations, created_at,"
-        " updated_at) VALUES (%s, %s, 'fiat', %s, 1, 0, 'submitted', 0, now(), now()) RETURNING id",
+        "INSERT INTO deposits (member_id, currency_id, type, tid, amount, fee, state, confirmations, error, created_at,"
+        " updated_at) VALUES (%s, %s, 'fiat', %s, 1, 0, 'submitted', 0, '[]', now(), now()) RETURNING id",
         [member_id, currency, tid],
     ).fetchone()[0]
 

@@ -150,8 +150,8 @@ def test_guard_publishes_once_per_transaction_and_table(member, usd, side_connec
     first = insert_deposit_sql(writer, member_id=member.pk, currency="usd", tid="one")
     insert_deposit_sql(writer, member_id=member.pk, currency="usd", tid="two")
     writer.execute(  # a bulk INSERT ... SELECT: one statement, one guard
-        "INSERT INTO deposits (member_id, currency_id, type, tid, amount, fee, state, confirmations, created_at,"
-        " updated_at) SELECT %s, 'usd', 'fiat', 'bulk' || g, 1, 0, 'submitted', 0, now(), now()"
+        "INSERT INTO deposits (member_id, currency_id, type, tid, amount, fee, state, confirmations, error, created_at,"
+        " updated_at) SELECT %s, 'usd', 'fiat', 'bulk' || g, 1, 0, 'submitted', 0, '[]', now(), now()"
         " FROM generate_series(1, 5) AS g", [member.pk])
     assert guard_locks("deposits") == [first - 1]
     writer.execute("ROLLBACK")

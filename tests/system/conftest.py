@@ -253,7 +253,7 @@ def running_system(django_db_setup, django_db_blocker, tmp_path_factory):
     redis_server.start()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_SETTINGS"))},
-        "DJANGO_SETTINGS_MODULE": "peatio_mgmt.settings",
+        "DJANGO_SETTINGS_MODULE": "peatio_mgmt.settings.base",
         "PEATIO_DEV_DEFAULTS": "1",
         "DATABASE_URL": system_database,
         "REDIS_URL": redis_server.url,

@@ -4,8 +4,9 @@ from decimal import Decimal
 
 import pytest
 
+from tests.factories import MarketFactory
 from tests.ledger.conftest import alice, at, bob, carol, eth  # noqa: F401  (fixtures shared with the ledger tests)
-from trades.models import Market, Order, Trade
+from trades.models import Order, Trade
 
 
 def order(pk, side, market, member, created_at):
@@ -22,9 +23,9 @@ def trade(pk, market, ask, bid, price, volume, funds, created_at):
 
 @pytest.fixture
 def trades(alice, bob, carol, usd, btc, eth):
-    btcusd = Market.objects.create(id="btcusd", base_unit=btc, quote_unit=usd)
-    ethusd = Market.objects.create(id="ethusd", base_unit=eth, quote_unit=usd)
-    Market.objects.create(id="ethbtc", base_unit=eth, quote_unit=btc, state="disabled")
+    btcusd = MarketFactory(id="btcusd", base_unit=btc, quote_unit=usd)
+    ethusd = MarketFactory(id="ethusd", base_unit=eth, quote_unit=usd)
+    MarketFactory(id="ethbtc", base_unit=eth, quote_unit=btc, state="disabled")
     trade(1, btcusd, order(1, "ask", btcusd, alice, "2026-11-21T08:00:00Z"), order(2, "bid", btcusd, bob, "2026-11-21T09:00:00Z"),
           "12.32", "123.12345678", "1516.8809875296", "2026-11-21T09:00:00Z")
     trade(2, ethusd, order(3, "ask", ethusd, bob, "2026-11-21T10:00:00Z"), order(4, "bid", ethusd, carol, "2026-11-21T10:00:00Z"),

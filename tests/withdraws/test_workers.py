@@ -15,7 +15,7 @@ from withdraws.gateways import GatewayError
 from withdraws.gateways.simulated import SimulatedGateway, simulated_txid
 from withdraws.models import Withdraw
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_invariant")]
+pytestmark = pytest.mark.django_db
 D = Decimal
 ADDRESS = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
 

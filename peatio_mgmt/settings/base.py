@@ -1,45 +1,41 @@
-"""Settings, all from the environment (12-factor).
+"""Settings, all from the environment (12-factor), read with django-environ.
 
 DATABASE_URL / REDIS_URL default to the embedded PostgreSQL and Redis that `make run` starts under var/
 (peatio_mgmt.embedded) — real servers, never SQLite: the ledger needs exact NUMERIC and row locks.
+peatio_mgmt.settings.test is this with a development secret key, for pytest.
 """
 
-import os
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
+import environ
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("PEATIO_VAR_DIR", BASE_DIR / "var"))
+env = environ.Env()
 
-
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(env.str("PEATIO_VAR_DIR", default=str(BASE_DIR / "var")))
 
 
 def database_from_url(url: str) -> dict:
-    """postgres://user:password@host:port/name?host=/socket/dir&sslmode=... -> Django DATABASES entry."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"postgres", "postgresql"}:
-        raise ImproperlyConfigured(f"DATABASE_URL: only PostgreSQL is supported, got {parts.scheme!r}")
-    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    host = query.pop("host", None) or unquote(parts.hostname or "")
-    return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": unquote(parts.path.lstrip("/")) or "postgres",
-        "USER": unquote(parts.username or "postgres"),
-        "PASSWORD": unquote(parts.password or ""),
-        "HOST": host,
-        "PORT": str(parts.port or ""),
-        "CONN_MAX_AGE": int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
-        "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": query,
-    }
+    """postgres://user:password@host:port/name?host=/socket/dir&sslmode=... -> Django DATABASES entry.
+
+    django-environ keeps libpq's `?host=` (the socket directory of the embedded server) among the OPTIONS, where
+    psycopg would take it as a connection parameter over HOST; it is the HOST.
+    """
+    database = environ.Env.db_url_config(url)
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(f"DATABASE_URL: only PostgreSQL is supported, got {urlsplit(url).scheme!r}")
+    options = database.setdefault("OPTIONS", {})
+    if options.get("host"):
+        database["HOST"] = options.pop("host")
+    database["NAME"] = database.get("NAME") or "postgres"
+    database["USER"] = database.get("USER") or "postgres"
+    database["PORT"] = str(database.get("PORT") or "")
+    database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    database["CONN_HEALTH_CHECKS"] = True
+    return database
 
 
 def celery_broker_from_url(url: str) -> str:
@@ -51,33 +47,29 @@ def celery_broker_from_url(url: str) -> str:
     return f"redis+socket://{parts.path}?virtual_host={db}"
 
 
-DEBUG = env_bool("DJANGO_DEBUG")
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+PEATIO_DEV_DEFAULTS = env.bool("PEATIO_DEV_DEFAULTS", default=False)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not DEBUG and not env_bool("PEATIO_DEV_DEFAULTS"):
+    if not DEBUG and not PEATIO_DEV_DEFAULTS:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set (or DJANGO_DEBUG=1 for development)")
     SECRET_KEY = "insecure-development-key-never-use-in-production"
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
+ALLOWED_HOSTS = [h.strip() for h in env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"]) if h.strip()]
 
-if os.environ.get("DATABASE_URL"):
-    DATABASE_URL = os.environ["DATABASE_URL"]
+if env.str("DATABASE_URL", default=""):
+    DATABASE_URL = env.str("DATABASE_URL")
 else:
     from peatio_mgmt.embedded import embedded_database_url
 
     DATABASE_URL = embedded_database_url(VAR_DIR)
-if os.environ.get("REDIS_URL"):
-    REDIS_URL = os.environ["REDIS_URL"]
+if env.str("REDIS_URL", default=""):
+    REDIS_URL = env.str("REDIS_URL")
 else:
     from peatio_mgmt.embedded import embedded_redis_url
 
     REDIS_URL = embedded_redis_url(VAR_DIR)
 
 DATABASES = {"default": database_from_url(DATABASE_URL)}
-# An optional streaming replica for the list/get routes (peatio_mgmt.db_router.replica()).
-if os.environ.get("DATABASE_REPLICA_URL"):
-    DATABASES["replica"] = database_from_url(os.environ["DATABASE_REPLICA_URL"])
-    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
-DATABASE_ROUTERS = ["peatio_mgmt.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
@@ -112,6 +104,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "peatio_mgmt.urls"
+# The apps' management API routes, concatenated flat under /api/v2/management/ (peatio_mgmt.management_api.urls).
+MANAGEMENT_API_URLCONFS = ["ledger.urls", "deposits.urls", "withdraws.urls", "trades.urls"]
 WSGI_APPLICATION = "peatio_mgmt.wsgi.application"
 APPEND_SLASH = False
 
@@ -135,9 +129,9 @@ AUTHENTICATION_BACKENDS = ["operators.auth.EmailBackend"]
 LOGIN_URL = "admin:login"
 # Lockout (operators.lockout): this many failed logins per email + IP within the window refuse that pair's logins
 # for the lockout period (counters in Redis).
-OPERATOR_LOGIN_MAX_FAILURES = int(os.environ.get("OPERATOR_LOGIN_MAX_FAILURES", "5"))
-OPERATOR_LOGIN_WINDOW_SECONDS = int(os.environ.get("OPERATOR_LOGIN_WINDOW_SECONDS", "900"))
-OPERATOR_LOGIN_LOCKOUT_SECONDS = int(os.environ.get("OPERATOR_LOGIN_LOCKOUT_SECONDS", "900"))
+OPERATOR_LOGIN_MAX_FAILURES = env.int("OPERATOR_LOGIN_MAX_FAILURES", default=5)
+OPERATOR_LOGIN_WINDOW_SECONDS = env.int("OPERATOR_LOGIN_WINDOW_SECONDS", default=900)
+OPERATOR_LOGIN_LOCKOUT_SECONDS = env.int("OPERATOR_LOGIN_LOCKOUT_SECONDS", default=900)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
@@ -158,7 +152,7 @@ STORAGES = {
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG and not env_bool("PEATIO_DEV_DEFAULTS"))
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG and not PEATIO_DEV_DEFAULTS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # DRF serves only the management API; its classes are set on the base viewset (peatio_mgmt.management_api.views).
@@ -179,7 +173,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # The management API (peatio_mgmt.management_api): YAML keychain, jwt options, scopes.
-MANAGEMENT_API_CONFIG = os.environ.get("MANAGEMENT_API_CONFIG", "")
+MANAGEMENT_API_CONFIG = env.str("MANAGEMENT_API_CONFIG", default="")
 
 # Celery: broker and results on Redis; tasks acknowledged after they ran (a killed worker's task is redelivered).
 CELERY_BROKER_URL = celery_broker_from_url(REDIS_URL)
@@ -216,21 +210,21 @@ CELERY_TASK_ROUTES = {
 }
 
 # Workers (domain.md §7); intervals in whole seconds.
-WITHDRAW_AUDIT_INTERVAL = int(os.environ.get("WITHDRAW_AUDIT_INTERVAL", "5"))
-WITHDRAW_RETRY_INTERVAL = int(os.environ.get("WITHDRAW_RETRY_INTERVAL", "30"))
-WITHDRAW_CONFIRM_INTERVAL = int(os.environ.get("WITHDRAW_CONFIRM_INTERVAL", "5"))
-WITHDRAW_MAX_ATTEMPTS = int(os.environ.get("WITHDRAW_MAX_ATTEMPTS", "5"))
-WITHDRAW_STALE_SEND_AFTER = int(os.environ.get("WITHDRAW_STALE_SEND_AFTER", "120"))
-LEDGER_BOOKS_CHECK_INTERVAL = int(os.environ.get("LEDGER_BOOKS_CHECK_INTERVAL", "3600"))
-SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND = int(os.environ.get("SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND", "1"))
+WITHDRAW_AUDIT_INTERVAL = env.int("WITHDRAW_AUDIT_INTERVAL", default=5)
+WITHDRAW_RETRY_INTERVAL = env.int("WITHDRAW_RETRY_INTERVAL", default=30)
+WITHDRAW_CONFIRM_INTERVAL = env.int("WITHDRAW_CONFIRM_INTERVAL", default=5)
+WITHDRAW_MAX_ATTEMPTS = env.int("WITHDRAW_MAX_ATTEMPTS", default=5)
+WITHDRAW_STALE_SEND_AFTER = env.int("WITHDRAW_STALE_SEND_AFTER", default=120)
+LEDGER_BOOKS_CHECK_INTERVAL = env.int("LEDGER_BOOKS_CHECK_INTERVAL", default=3600)
+SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND = env.int("SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND", default=1)
 SIMULATED_GATEWAY_HOT_WALLET_BALANCE: dict[str, str] = {}
 # Coin deposits and the ethereum gateway (coin-deposits-ethereum-events.md, settings table).
-DEPOSIT_SCAN_INTERVAL = int(os.environ.get("DEPOSIT_SCAN_INTERVAL", "5"))
-DEPOSIT_SCAN_MAX_BLOCKS = int(os.environ.get("DEPOSIT_SCAN_MAX_BLOCKS", "100"))
-DEPOSIT_REORG_DEPTH = int(os.environ.get("DEPOSIT_REORG_DEPTH", "32"))
-DEPOSIT_ORPHAN_TIMEOUT = int(os.environ.get("DEPOSIT_ORPHAN_TIMEOUT", "86400"))
-ETHEREUM_RPC_TIMEOUT = int(os.environ.get("ETHEREUM_RPC_TIMEOUT", "10"))
-ETHEREUM_STUCK_AFTER = int(os.environ.get("ETHEREUM_STUCK_AFTER", "1800"))
+DEPOSIT_SCAN_INTERVAL = env.int("DEPOSIT_SCAN_INTERVAL", default=5)
+DEPOSIT_SCAN_MAX_BLOCKS = env.int("DEPOSIT_SCAN_MAX_BLOCKS", default=100)
+DEPOSIT_REORG_DEPTH = env.int("DEPOSIT_REORG_DEPTH", default=32)
+DEPOSIT_ORPHAN_TIMEOUT = env.int("DEPOSIT_ORPHAN_TIMEOUT", default=86400)
+ETHEREUM_RPC_TIMEOUT = env.int("ETHEREUM_RPC_TIMEOUT", default=10)
+ETHEREUM_STUCK_AFTER = env.int("ETHEREUM_STUCK_AFTER", default=1800)
 
 # Periodic tasks (celery beat).
 CELERY_BEAT_SCHEDULE = {
@@ -253,9 +247,9 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "json" if os.environ.get("LOG_FORMAT") == "json" else "plain",
+            "formatter": "json" if env.str("LOG_FORMAT", default="") == "json" else "plain",
             "filters": ["request_id"],
         }
     },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }

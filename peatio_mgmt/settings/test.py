@@ -1,0 +1,12 @@
+"""pytest's settings: the base settings with a development secret key and cookies over plain HTTP, so a bare
+`pytest` needs no DJANGO_SECRET_KEY or PEATIO_DEV_DEFAULTS. The processes the tests start (workers, gunicorn)
+inherit the key through the environment."""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "insecure-test-key-never-use-in-production")
+
+from peatio_mgmt.settings.base import *  # noqa: E402,F401,F403
+from peatio_mgmt.settings.base import env  # noqa: E402
+
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
