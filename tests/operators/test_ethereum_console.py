@@ -16,7 +16,7 @@ from withdraws.admin import STILL_MINEABLE
 from withdraws.gateways.ethereum import ethereum_transaction_broadcast
 from withdraws.models import EthereumTransaction, Withdraw, WithdrawState as S
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("books_clean")]
+pytestmark = pytest.mark.django_db
 RECIPIENT = DEV_KEYS[9][0]
 
 
