@@ -295,12 +295,6 @@ def withdraw_success(*, withdraw_id: int, txid: str | None = None, error: dict |
 
 
 @transaction.atomic(durable=True)
-def withdraw_skip(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
-    """processing -> skipped."""
-    return _fire_by_id(withdraw_id, "skip", txid=txid, error=error)
-
-
-@transaction.atomic(durable=True)
 def withdraw_fail(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
     """processing/confirming/errored -> failed, funds unlocked."""
     return _fire_by_id(withdraw_id, "fail", txid=txid, error=error)

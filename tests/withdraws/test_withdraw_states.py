@@ -60,7 +60,7 @@ def tail(withdraw):
     ("reject", "accepted", True), ("reject", "confirming", True), ("fail", "processing", True),
     ("fail", "confirming", True), ("fail", "errored", True), ("accept", "submitted", False),
     ("process", "accepted", False), ("process", "skipped", False), ("process", "errored", False),
-    ("skip", "processing", False), ("err", "processing", False), ("dispatch", "processing", False),
+    ("err", "processing", False), ("dispatch", "processing", False),
 ])
 def test_events_move_funds_per_the_table(submitted, usd, member, event, state, unlocked):
     in_state(submitted, state)
