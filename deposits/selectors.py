@@ -26,10 +26,6 @@ def payment_address_get(*, member: Member, currency: Currency) -> PaymentAddress
     return PaymentAddress.objects.filter(member=member, currency=currency).first()
 
 
-def payment_address_list(*, currency: Currency | None = None) -> QuerySet:
-    return filtered(PaymentAddress.objects.select_related("member").order_by("-id"), currency=currency)
-
-
 def scannable_currency_ids() -> list[str]:
     """Coin currencies whose gateway detects deposits and that have at least one deposit address (§14.4)."""
     from withdraws.gateways import gateway_for

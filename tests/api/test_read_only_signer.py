@@ -16,7 +16,6 @@ WRITER, AUDITOR = {"backend-1.test": "RS256"}, {"auditor.test": "ES256"}
 WRITES = {
     "deposits/new": {"uid": ALICE, "currency": "usd", "amount": "10", "state": "accepted"},
     "deposits/state": {"tid": "t", "state": "canceled"},
-    "deposit_address/new": {"uid": ALICE, "currency": "btc"},
     "withdraws/new": {"uid": ALICE, "currency": "usd", "amount": "1", "rid": "IBAN"},
     "withdraws/action": {"tid": "t", "action": "cancel"},
     "assets/new": {"currency": "usd", "code": 101, "debit": "1"},

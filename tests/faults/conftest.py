@@ -139,6 +139,32 @@ def node_btc(db, node):
     return CoinFactory(wallet_gateway="bitcoind", wallet_settings={"rpc_url": node.url}, min_confirmations=1)
 
 
+@pytest.fixture
+def member(node_btc):
+    """A member with 1 btc of the faulty node's currency."""
+    from tests.factories import MemberFactory, fund_member
+
+    member = MemberFactory()
+    fund_member(member, node_btc, "1")
+    return member
+
+
+def sent_withdraw(member, currency):
+    """A coin withdraw of 0.05 moved to processing (without queueing the task), then the send worker's step on it."""
+    from decimal import Decimal
+
+    from withdraws import services
+    from withdraws.models import Withdraw, WithdrawState
+
+    withdraw = services.withdraw_create(uid=member.uid, currency=currency, amount=Decimal("0.05"), rid=ADDRESS,
+                                        request_digest="d")
+    services.withdraw_accept(withdraw_id=withdraw.pk)
+    Withdraw.objects.filter(pk=withdraw.pk).update(state=WithdrawState.PROCESSING)
+    services.withdraw_send(withdraw_id=withdraw.pk)
+    withdraw.refresh_from_db()
+    return withdraw
+
+
 # --- PostgreSQL -------------------------------------------------------------------------------------------------
 
 

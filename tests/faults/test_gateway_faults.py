@@ -7,11 +7,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from ledger.models import Operation
-from tests.factories import MemberFactory, fund_member
-from tests.faults.conftest import ADDRESS, GARBAGE, assert_books_clean
+from tests.faults.conftest import GARBAGE, assert_books_clean, sent_withdraw
 from tests.withdraws.conftest import funds
 from withdraws import services
 from withdraws.gateways import UNKNOWN, bitcoind
@@ -26,22 +24,6 @@ def short_timeout(monkeypatch):
     monkeypatch.setattr(bitcoind, "TIMEOUT_SECONDS", 0.3)
 
 
-@pytest.fixture
-def member(node_btc):
-    member = MemberFactory()
-    fund_member(member, node_btc, "1")
-    return member
-
-
-def sending(member, currency) -> Withdraw:
-    """A coin withdraw in processing, then the send worker's step on it."""
-    withdraw = services.withdraw_create(uid=member.uid, currency=currency, amount=D("0.05"), rid=ADDRESS,
-                                        request_digest="d")
-    services.withdraw_accept(withdraw_id=withdraw.pk)
-    Withdraw.objects.filter(pk=withdraw.pk).update(state=S.PROCESSING)  # process, without queueing the task
-    services.withdraw_send(withdraw_id=withdraw.pk)
-    withdraw.refresh_from_db()
-    return withdraw
 
 
 def retry_after_backoff(withdraw: Withdraw) -> Withdraw:
@@ -61,7 +43,7 @@ def unlocks(withdraw: Withdraw) -> int:
 def test_garbage_answer_to_the_send_errs_the_withdraw(node, node_btc, member, garbage):
     node.faults["sendtoaddress"] = garbage
 
-    withdraw = sending(member, node_btc)
+    withdraw = sent_withdraw(member, node_btc)
 
     assert withdraw.state == S.ERRORED and withdraw.attempts == 1 and withdraw.txid is None
     (error,) = withdraw.error
@@ -73,7 +55,7 @@ def test_garbage_answer_to_the_send_errs_the_withdraw(node, node_btc, member, ga
 def test_send_timed_out_after_the_node_paid_is_found_by_tid_on_retry(node, node_btc, member):
     node.faults["sendtoaddress"] = ("slow", 1)
 
-    withdraw = sending(member, node_btc)
+    withdraw = sent_withdraw(member, node_btc)
 
     assert withdraw.state == S.ERRORED and withdraw.attempts == 1
     assert "timed out" in withdraw.error[0]["message"]
@@ -89,7 +71,7 @@ def test_send_timed_out_after_the_node_paid_is_found_by_tid_on_retry(node, node_
 
 def test_retry_waits_for_the_backoff_then_sends_again(node, node_btc, member):
     node.faults["sendtoaddress"] = "rpc_error"
-    withdraw = sending(member, node_btc)
+    withdraw = sent_withdraw(member, node_btc)
     node.faults.clear()
 
     services.withdraw_retry(now=withdraw.updated_at + services.retry_delay(1) - timedelta(seconds=1))
@@ -103,7 +85,7 @@ def test_retry_waits_for_the_backoff_then_sends_again(node, node_btc, member):
 
 def test_after_the_last_attempt_it_fails_once_when_the_node_has_no_such_transaction(node, node_btc, member, settings):
     node.faults["sendtoaddress"] = "html"
-    withdraw = sending(member, node_btc)
+    withdraw = sent_withdraw(member, node_btc)
     delays = []
     while withdraw.attempts < settings.WITHDRAW_MAX_ATTEMPTS:
         delays.append(services.retry_delay(withdraw.attempts))
@@ -126,7 +108,7 @@ def test_after_the_last_attempt_it_fails_once_when_the_node_has_no_such_transact
 @pytest.mark.parametrize("fault", ["html", "invalid_json", "not_an_object", "rpc_error", ("slow", 1)])
 def test_after_the_last_attempt_it_stays_errored_while_the_node_cannot_tell(node, node_btc, member, settings, fault):
     node.faults["sendtoaddress"] = "rpc_error"
-    withdraw = sending(member, node_btc)
+    withdraw = sent_withdraw(member, node_btc)
     Withdraw.objects.filter(pk=withdraw.pk).update(attempts=settings.WITHDRAW_MAX_ATTEMPTS)
     node.faults["listtransactions"] = fault
 
@@ -140,7 +122,7 @@ def test_after_the_last_attempt_it_stays_errored_while_the_node_cannot_tell(node
 
 def test_unreachable_node_leaves_it_errored(node, node_btc, member, settings):
     node.faults["sendtoaddress"] = "rpc_error"
-    withdraw = sending(member, node_btc)
+    withdraw = sent_withdraw(member, node_btc)
     Withdraw.objects.filter(pk=withdraw.pk).update(attempts=settings.WITHDRAW_MAX_ATTEMPTS)
     node.server.shutdown()
     node.server.server_close()  # connection refused from now on
@@ -155,7 +137,7 @@ def test_unreachable_node_leaves_it_errored(node, node_btc, member, settings):
 def test_node_silent_about_its_balance_skips_without_sending(node, node_btc, member):
     node.faults["getbalance"] = ("slow", 1)
 
-    withdraw = sending(member, node_btc)
+    withdraw = sent_withdraw(member, node_btc)
 
     assert withdraw.state == S.SKIPPED and node.sent == []  # §7.2 step 2: balance unknown -> skip
     assert funds(member, node_btc) == (D("0.95"), D("0.05"))
@@ -164,8 +146,8 @@ def test_node_silent_about_its_balance_skips_without_sending(node, node_btc, mem
 
 def test_one_garbled_withdraw_does_not_stop_the_retry_of_the_others(node, node_btc, member, settings):
     node.faults["sendtoaddress"] = "rpc_error"
-    stuck = sending(member, node_btc)
-    other = sending(member, node_btc)
+    stuck = sent_withdraw(member, node_btc)
+    other = sent_withdraw(member, node_btc)
     Withdraw.objects.filter(pk=stuck.pk).update(attempts=settings.WITHDRAW_MAX_ATTEMPTS)
     node.faults = {"listtransactions": "not_an_object"}
     later = max(stuck.updated_at, other.updated_at) + services.retry_delay(settings.WITHDRAW_MAX_ATTEMPTS)

@@ -9,8 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from tests.factories import MemberFactory, fund_member
-from tests.faults.conftest import ADDRESS, assert_books_clean
+from tests.faults.conftest import assert_books_clean, sent_withdraw
 from tests.withdraws.conftest import funds
 from withdraws import services
 from withdraws.gateways import bitcoind
@@ -21,21 +20,9 @@ D = Decimal
 SLOW = 2.0
 
 
-@pytest.fixture
-def member(node_btc):
-    member = MemberFactory()
-    fund_member(member, node_btc, "1")
-    return member
-
-
 def confirming(member, currency) -> Withdraw:
     """A coin withdraw sent through the node and waiting for confirmations."""
-    withdraw = services.withdraw_create(uid=member.uid, currency=currency, amount=D("0.05"), rid=ADDRESS,
-                                        request_digest="d")
-    services.withdraw_accept(withdraw_id=withdraw.pk)
-    Withdraw.objects.filter(pk=withdraw.pk).update(state=S.PROCESSING)  # process, without queueing the task
-    services.withdraw_send(withdraw_id=withdraw.pk)
-    withdraw.refresh_from_db()
+    withdraw = sent_withdraw(member, currency)
     assert withdraw.state == S.CONFIRMING
     return withdraw
 

@@ -52,7 +52,6 @@ def test_member_page_shows_the_recent_money_read_only_in_a_bounded_number_of_que
 
 def test_member_page_lists_the_member_s_trades_on_both_sides(console, usd, btc):
     from tests.trades.conftest import order, trade
-    from trades.models import Market
 
     seller, buyer = MemberFactory(), MemberFactory()
     market = MarketFactory(id="btcusd", base_unit=btc, quote_unit=usd)

@@ -199,7 +199,7 @@ class EthereumGateway(WalletGateway):
         """On a withdraw in processing with its row locked (inside the send's transaction): the stored hash when
         already signed; otherwise prepare over RPC, reserve the nonce, sign, store, and queue the broadcast for
         after the commit."""
-        from withdraws.models import EthereumHotWallet, EthereumTransaction, Withdraw
+        from withdraws.models import EthereumTransaction, Withdraw
 
         withdraw = Withdraw.objects.get(tid=reference)
         signed_before = EthereumTransaction.objects.filter(withdraw=withdraw).values_list("hash", flat=True).first()
