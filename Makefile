@@ -7,7 +7,7 @@ VAR := $(or $(PEATIO_VAR_DIR),$(CURDIR)/var)
 
 export PEATIO_DEV_DEFAULTS ?= 1
 
-.PHONY: install test run stop anvil
+.PHONY: install test lint run stop anvil
 ANVIL_DIR := tools/anvil
 
 $(VENV)/.installed: pyproject.toml
@@ -26,8 +26,11 @@ $(ANVIL_DIR)/node_modules/.installed: $(ANVIL_DIR)/package-lock.json
 
 anvil: $(ANVIL_DIR)/node_modules/.installed
 
+lint: install
+	$(PY) -m ruff check .
+
 # The embedded servers are started only for the URLs that are not set (CI sets both in .ci/run).
-test: install anvil browser-deps
+test: install anvil browser-deps lint
 	urls=$$($(PY) -m peatio_mgmt.embedded start) || exit 1; set -a; eval "$$urls"; set +a; \
 	$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -48,13 +48,13 @@ def write_config(directory: Path) -> tuple[Path, list]:
 
     keys = [generate_private_key("RS256") for _ in KIDS]
     document = {
-        "keychain": {kid: {"algorithm": "RS256", "value": keychain_value(key)} for kid, key in zip(KIDS, keys)},
+        "keychain": {kid: {"algorithm": "RS256", "value": keychain_value(key)} for kid, key in zip(KIDS, keys, strict=True)},
         "jwt": {"verify_iat": True, "leeway": 30},
         "scopes": {scope: {"permitted_signers": list(KIDS), "mandatory_signers": list(KIDS)} for scope in SCOPES},
     }
     path = directory / "management_api.yml"
     path.write_text(yaml.safe_dump(document))
-    return path, [(kid, key, "RS256") for kid, key in zip(KIDS, keys)]
+    return path, [(kid, key, "RS256") for kid, key in zip(KIDS, keys, strict=True)]
 
 
 def prepare_database() -> None:

@@ -39,12 +39,12 @@ def write_config(directory: Path):
     from peatio_mgmt.management_api.signing import generate_private_key, keychain_value
 
     keys = [generate_private_key("RS256") for _ in KIDS]
-    document = {"keychain": {k: {"algorithm": "RS256", "value": keychain_value(key)} for k, key in zip(KIDS, keys)},
+    document = {"keychain": {k: {"algorithm": "RS256", "value": keychain_value(key)} for k, key in zip(KIDS, keys, strict=True)},
                 "jwt": {"verify_iat": True, "leeway": 30},
                 "scopes": {s: {"permitted_signers": list(KIDS), "mandatory_signers": list(KIDS)} for s in SCOPES}}
     path = directory / "management_api.yml"
     path.write_text(yaml.safe_dump(document))
-    return path, [(k, key, "RS256") for k, key in zip(KIDS, keys)]
+    return path, [(k, key, "RS256") for k, key in zip(KIDS, keys, strict=True)]
 
 
 def environ(path: str, body: bytes) -> dict:

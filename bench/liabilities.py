@@ -149,8 +149,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     fill(args.rows, args.members, args.refill)
 
-    from ledger.models import Currency, Member
-    from ledger.models import Operation
+    from ledger.models import Currency, Member, Operation
     from ledger.selectors import OPERATION_FIELDS, operation_ids
 
     uids = list(Member.objects.order_by("id").values_list("uid", flat=True))

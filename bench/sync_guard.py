@@ -13,7 +13,6 @@ import os
 import secrets
 import statistics
 import sys
-from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

@@ -12,8 +12,17 @@ from ledger.models import CurrencyType
 from ledger.selectors import member_named
 from peatio_mgmt.errors import ServiceUnavailable
 from peatio_mgmt.idempotency import request_digest
-from peatio_mgmt.management_api.fields import (AmountField, ExactDecimal, FromId, Limit, Page, String, TimeField,
-                                               amount, iso_time)
+from peatio_mgmt.management_api.fields import (
+    AmountField,
+    ExactDecimal,
+    FromId,
+    Limit,
+    Page,
+    String,
+    TimeField,
+    amount,
+    iso_time,
+)
 from peatio_mgmt.management_api.response import Response
 from peatio_mgmt.management_api.serializers import Entity, Params
 from peatio_mgmt.management_api.views import ManagementViewSet

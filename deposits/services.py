@@ -17,10 +17,17 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from deposits.models import (Deposit, DepositAddressSequence, DepositScanBlock, DepositScanCursor, DepositState,
-                             PaymentAddress)
+from deposits.models import (
+    Deposit,
+    DepositAddressSequence,
+    DepositScanBlock,
+    DepositScanCursor,
+    DepositState,
+    PaymentAddress,
+)
 from deposits.states import DEPOSIT_MACHINE
-from ledger.models import AccountType, Currency, CurrencyType, WalletGateway as WalletGatewayKind
+from ledger.models import AccountType, Currency, CurrencyType
+from ledger.models import WalletGateway as WalletGatewayKind
 from ledger.money import MAX_FRACTION_DIGITS, MONEY_CONTEXT, ZERO, format_amount, round_down
 from ledger.selectors import member_get_by_uid
 from ledger.services import Entry, Reference

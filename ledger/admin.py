@@ -14,8 +14,8 @@ from django.utils.html import format_html, format_html_join
 from deposits.models import Deposit
 from ledger import services
 from ledger.currency_form import CurrencyForm
-from ledger.money import format_amount
 from ledger.models import Account, AccountType, ChartAccount, Currency, Member, Operation, Transfer
+from ledger.money import format_amount
 from operators.actions import body
 from operators.services import audit_record
 from peatio_mgmt.admin_readonly import ReadOnly, ReadOnlyAdmin

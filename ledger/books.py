@@ -12,7 +12,7 @@ import json
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import redis
@@ -253,7 +253,7 @@ class BooksReport:
         ]
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
         lines = [f"Books check at {self.checked_at.isoformat()}"]
-        lines += ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))) for row in rows]
+        lines += ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))) for row in rows]
         lines.append("difference = assets - (liabilities + revenues - expenses), reported, not a breach")
         for breach in self.breaches:
             lines.append(f"BREACH {breach.check} [{breach.currency}] {breach.detail}")
@@ -354,7 +354,7 @@ def books_check() -> BooksReport:
 
     Runs in one REPEATABLE READ snapshot when called outside a transaction, so the queries see the same books.
     """
-    checked_at = datetime.now(timezone.utc)
+    checked_at = datetime.now(UTC)
     with connection.cursor() as cursor:
         snapshot = not connection.in_atomic_block
         if snapshot:

@@ -9,7 +9,13 @@ from decimal import ROUND_DOWN, Context, Decimal
 
 # The exact-number helpers shared with the management API's fields live in the project package.
 from peatio_mgmt.decimals import EXACT_CONTEXT as MONEY_CONTEXT
-from peatio_mgmt.decimals import MAX_FRACTION_DIGITS, MAX_INTEGER_DIGITS, significant_digits, fits_numeric, format_amount
+from peatio_mgmt.decimals import (
+    MAX_FRACTION_DIGITS,
+    MAX_INTEGER_DIGITS,
+    fits_numeric,
+    format_amount,
+    significant_digits,
+)
 
 __all__ = ["MAX_FRACTION_DIGITS", "MAX_INTEGER_DIGITS", "MONEY_CONTEXT", "ZERO", "fits_numeric", "format_amount",
            "fraction_digits", "round_down", "total"]

@@ -24,8 +24,17 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from ledger import cache
-from ledger.models import (Account, AccountKind, AccountType, ChartAccount, Currency, Member, Operation,
-                           ReferenceType, Transfer)
+from ledger.models import (
+    Account,
+    AccountKind,
+    AccountType,
+    ChartAccount,
+    Currency,
+    Member,
+    Operation,
+    ReferenceType,
+    Transfer,
+)
 from ledger.money import MONEY_CONTEXT, ZERO, fits_numeric
 from ledger.selectors import transfer_postings
 from peatio_mgmt.errors import BusinessRuleError, InsufficientFunds, RecordNotFound

@@ -7,7 +7,7 @@ the ledger's single sign convention (domain.md §1), exact NUMERIC summed by Pos
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db import connection
@@ -25,8 +25,8 @@ GROUP BY currency_id, type
 ASSET, LIABILITY, REVENUE, EXPENSE = (t.value for t in (AccountType.ASSET, AccountType.LIABILITY, AccountType.REVENUE, AccountType.EXPENSE))
 
 # Bounds of the whole journal when a period end is open.
-BEGINNING = datetime(1970, 1, 1, tzinfo=timezone.utc)
-END_OF_TIME = datetime(9999, 1, 1, tzinfo=timezone.utc)
+BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
+END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ Pages that change state do it on POST only and redirect after.
 from __future__ import annotations
 
 import csv
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -59,7 +59,7 @@ def _date(request: HttpRequest, name: str) -> date | None:
 
 
 def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def _report(request: HttpRequest, template: str, context: dict, status: int = 200) -> TemplateResponse:
@@ -110,7 +110,7 @@ def income_statement(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     title = "Income statement"
     try:
-        to = _date(request, "to") or datetime.now(timezone.utc).date()
+        to = _date(request, "to") or datetime.now(UTC).date()
         start = _date(request, "from") or to.replace(day=1)
         if start > to:
             raise BadPeriod(f"from ({start}) is after to ({to})")

@@ -13,8 +13,8 @@ from django.test import Client
 from ledger.books import books_check_run
 from peatio_mgmt.log import JsonFormatter, RequestIdFilter, request_id
 from peatio_mgmt.metrics import TASK_RUNS_KEY
-from withdraws.models import Withdraw
 from tests.factories import WithdrawFactory
+from withdraws.models import Withdraw
 
 pytestmark = pytest.mark.django_db
 

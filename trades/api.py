@@ -7,8 +7,18 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from ledger.selectors import member_named
-from peatio_mgmt.management_api.fields import (AmountField, FromId, Invalid, JsonNumber, Limit, NumberField, Page, String,
-                                               TimeField, iso_time)
+from peatio_mgmt.management_api.fields import (
+    AmountField,
+    FromId,
+    Invalid,
+    JsonNumber,
+    Limit,
+    NumberField,
+    Page,
+    String,
+    TimeField,
+    iso_time,
+)
 from peatio_mgmt.management_api.response import Response
 from peatio_mgmt.management_api.serializers import Entity, Params
 from peatio_mgmt.management_api.views import ManagementViewSet

@@ -14,7 +14,8 @@ from peatio_mgmt.admin_readonly import ReadOnlyAdmin
 from peatio_mgmt.errors import BusinessRuleError
 from withdraws import beneficiaries, services
 from withdraws.gateways import FAILED, GatewayError, gateway_for
-from withdraws.models import Beneficiary, BeneficiaryState, EthereumTransaction, Withdraw, WithdrawState as S
+from withdraws.models import Beneficiary, BeneficiaryState, EthereumTransaction, Withdraw
+from withdraws.models import WithdrawState as S
 
 APPROVE = "withdraws.approve_withdraw"
 RISK_WARNING = ("The withdraw is confirming: its coins may already have left the hot wallet, yet this returns the "

@@ -10,8 +10,19 @@ from ledger.api.fields import CurrencyCode
 from ledger.models import CurrencyType
 from ledger.selectors import member_named
 from peatio_mgmt.idempotency import request_digest
-from peatio_mgmt.management_api.fields import (AmountField, ExactDecimal, FromId, Integer, JsonObject, Limit, Page,
-                                               String, TimeField, amount, iso_time)
+from peatio_mgmt.management_api.fields import (
+    AmountField,
+    ExactDecimal,
+    FromId,
+    Integer,
+    JsonObject,
+    Limit,
+    Page,
+    String,
+    TimeField,
+    amount,
+    iso_time,
+)
 from peatio_mgmt.management_api.response import Response
 from peatio_mgmt.management_api.serializers import Entity, ExactlyOneOf, Params
 from peatio_mgmt.management_api.views import ManagementViewSet

@@ -6,7 +6,7 @@ class WithdrawsConfig(AppConfig):
     verbose_name = "Withdraws"
 
     def ready(self):
-        from withdraws.models import Withdraw
         from peatio_mgmt.metrics import SCRAPE_TIME, StateCounts
+        from withdraws.models import Withdraw
 
         SCRAPE_TIME.register(StateCounts(Withdraw, "peatio_withdraws"))

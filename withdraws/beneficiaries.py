@@ -21,7 +21,8 @@ from peatio_mgmt.idempotency import request_digest
 from peatio_mgmt.state_machine import StateMachine
 from withdraws import addresses
 from withdraws.filters import BeneficiaryFilter
-from withdraws.models import Beneficiary, BeneficiaryState as S
+from withdraws.models import Beneficiary
+from withdraws.models import BeneficiaryState as S
 
 MEMBER_MUST_EXIST = "Member must exist"
 CURRENCY_DISABLED = "Currency is disabled"

@@ -28,7 +28,8 @@ from peatio_mgmt.errors import BusinessRuleError, IllegalTransition, Insufficien
 from peatio_mgmt.idempotency import TID_MAX_LENGTH, TID_TAKEN, TID_TOO_LONG, find_by_tid, insert_with_tid, is_retry
 from withdraws import addresses, beneficiaries
 from withdraws.gateways import FAILED, UNKNOWN, SendDeferred, gateway_for
-from withdraws.models import Withdraw, WithdrawState as S
+from withdraws.models import Withdraw
+from withdraws.models import WithdrawState as S
 from withdraws.selectors import withdraw_is_quick
 from withdraws.states import COMPLETED, FUNDS_NOT_LOCKED, POSTINGS, WITHDRAW_MACHINE
 

@@ -11,8 +11,18 @@ from rest_framework import serializers
 from ledger import selectors, services
 from ledger.api.fields import ChartCode, CurrencyCode
 from ledger.models import AccountType
-from peatio_mgmt.management_api.fields import (AmountField, ExactDecimal, FromId, Integer, Limit, Page, String,
-                                               TimeField, amount, iso_time)
+from peatio_mgmt.management_api.fields import (
+    AmountField,
+    ExactDecimal,
+    FromId,
+    Integer,
+    Limit,
+    Page,
+    String,
+    TimeField,
+    amount,
+    iso_time,
+)
 from peatio_mgmt.management_api.response import Response
 from peatio_mgmt.management_api.serializers import Entity, ExactlyOneOf, Params
 from peatio_mgmt.management_api.views import ManagementViewSet

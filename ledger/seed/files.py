@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from ledger.models import MEMBER_GROUP_PATTERN, AccountScope, AccountType, AddressFormat, CurrencyType, MemberRole, WalletGateway
+from ledger.models import (
+    MEMBER_GROUP_PATTERN,
+    AccountScope,
+    AccountType,
+    AddressFormat,
+    CurrencyType,
+    MemberRole,
+    WalletGateway,
+)
 from ledger.money import MAX_FRACTION_DIGITS, MAX_INTEGER_DIGITS, fits_numeric, fraction_digits
 from trades.models import MarketState
 
@@ -206,7 +215,7 @@ def moment(raw: Any) -> datetime:
             raise FieldError(f"must be an ISO 8601 date and time, got {shown(raw)}") from None
     else:
         raise FieldError(f"must be an ISO 8601 date and time, got {shown(raw)}")
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def email(raw: Any) -> str:

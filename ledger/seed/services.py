@@ -9,7 +9,6 @@ any problem rolls the whole load back. It never moves money: no balance, no post
 from __future__ import annotations
 
 import re
-
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -19,7 +18,18 @@ from django.db import connection, models, transaction
 from django.db.models import Q
 
 from deposits.models import Deposit
-from ledger.models import Account, AccountKind, AccountScope, AccountType, ChartAccount, Currency, CurrencyType, Member, Operation, WalletGateway
+from ledger.models import (
+    Account,
+    AccountKind,
+    AccountScope,
+    AccountType,
+    ChartAccount,
+    Currency,
+    CurrencyType,
+    Member,
+    Operation,
+    WalletGateway,
+)
 from ledger.money import MONEY_CONTEXT, fits_numeric
 from ledger.seed.files import SECTIONS, Problem, SeedEntry, SeedInvalid, decimal_places, read_files, shown
 from trades.models import Market, MarketState, Order, OrderSide, OrderState, Trade

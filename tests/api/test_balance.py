@@ -25,7 +25,7 @@ def test_balance_amounts_are_plain_decimal_strings(api, member, btc):
 
 
 def test_uid_matches_ignoring_case_and_answers_the_stored_uid(api, usd):
-    member = MemberFactory(uid="U487205863")
+    MemberFactory(uid="U487205863")
     body = api.post("/accounts/balance", {"uid": "u487205863", "currency": "usd"}).json()
     assert body["uid"] == "U487205863"
 

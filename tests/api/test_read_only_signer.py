@@ -49,7 +49,7 @@ def read_only_auditor(configure):
 def test_every_writing_route_is_under_a_write_scope_and_every_other_under_a_read_scope():
     routes = served_routes()
     assert len(routes) == 32
-    for path, verb, scope in routes:
+    for path, _verb, scope in routes:
         if path == "timestamp":
             assert scope == "tools"
         elif path in WRITES:

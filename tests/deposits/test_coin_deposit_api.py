@@ -8,7 +8,8 @@ import pytest
 from django.db import connections
 
 from deposits import services
-from deposits.models import Deposit, DepositAddressSequence, DepositState as S, PaymentAddress
+from deposits.models import Deposit, DepositAddressSequence, PaymentAddress
+from deposits.models import DepositState as S
 from ledger.models import Account
 from tests.anvil import TEST_XPUB, WEI, XPUB_ADDRESSES
 from tests.api_client import config_document, install_config

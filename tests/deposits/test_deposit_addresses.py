@@ -23,7 +23,7 @@ def eth_offline(db):
 
 
 def test_first_address_is_index_0_and_every_later_call_answers_it(eth_offline):
-    alice = MemberFactory(uid="U487205863")
+    MemberFactory(uid="U487205863")
     first = services.deposit_address_create(uid="U487205863", currency=eth_offline)
     again = services.deposit_address_create(uid="u487205863", currency=eth_offline)
     assert first.address == XPUB_ADDRESSES[0] and first.derivation_index == 0

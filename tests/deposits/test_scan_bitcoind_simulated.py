@@ -9,12 +9,12 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from deposits import services
-from deposits.models import Deposit, DepositState as S
+from deposits.models import Deposit
+from deposits.models import DepositState as S
 from ledger.models import Account
 from tests.factories import CoinFactory, MemberFactory
 from tests.withdraws.fake_bitcoind import FakeBitcoind
 from withdraws.gateways.simulated import _query
-
 
 
 @pytest.fixture

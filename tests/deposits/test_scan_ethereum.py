@@ -8,12 +8,12 @@ import pytest
 from django.utils import timezone
 
 from deposits import services
-from deposits.models import Deposit, DepositScanBlock, DepositScanCursor, DepositState as S
+from deposits.models import Deposit, DepositScanBlock, DepositScanCursor
+from deposits.models import DepositState as S
 from ledger.books import books_check
 from ledger.models import Account, Operation
 from tests.anvil import WEI
 from tests.factories import MemberFactory
-
 
 
 def scan(currency, **kwargs):

@@ -11,7 +11,8 @@ from tests.factories import CoinFactory, MemberFactory, fund_member
 from tests.faults.conftest import ADDRESS, assert_books_clean, wait_for
 from tests.withdraws.conftest import sends, simulated_wallet  # noqa: F401  (the fixture)
 from withdraws import services, tasks
-from withdraws.models import Withdraw, WithdrawState as S
+from withdraws.models import Withdraw
+from withdraws.models import WithdrawState as S
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

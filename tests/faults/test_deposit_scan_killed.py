@@ -10,7 +10,8 @@ from decimal import Decimal
 import pytest
 
 from deposits import services
-from deposits.models import Deposit, DepositScanBlock, DepositScanCursor, DepositState as S
+from deposits.models import Deposit, DepositScanBlock, DepositScanCursor
+from deposits.models import DepositState as S
 from deposits.tasks import scan_currency
 from ledger.models import Account, Operation
 from tests.anvil import WEI

@@ -5,11 +5,11 @@ chosen JSON-RPC method so the kill lands exactly there. Either way the withdraw 
 
 from __future__ import annotations
 
+import json
 import threading
 import urllib.request
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-import json
 
 import pytest
 
@@ -17,7 +17,8 @@ from tests.anvil import DEV_KEYS, HOT_ADDRESS
 from tests.factories import MemberFactory, fund_member
 from tests.faults.conftest import assert_books_clean, wait_for
 from withdraws import services
-from withdraws.models import EthereumTransaction, Withdraw, WithdrawState as S
+from withdraws.models import EthereumTransaction, Withdraw
+from withdraws.models import WithdrawState as S
 
 pytestmark = pytest.mark.django_db(transaction=True)
 RECIPIENT = DEV_KEYS[9][0]

@@ -13,7 +13,8 @@ from tests.faults.conftest import GARBAGE, assert_books_clean, sent_withdraw
 from tests.withdraws.conftest import funds
 from withdraws import services
 from withdraws.gateways import UNKNOWN, bitcoind
-from withdraws.models import Withdraw, WithdrawState as S
+from withdraws.models import Withdraw
+from withdraws.models import WithdrawState as S
 
 pytestmark = pytest.mark.django_db
 D = Decimal

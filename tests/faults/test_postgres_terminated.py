@@ -13,10 +13,11 @@ from django.db import connection
 
 from ledger.models import Account, Operation, Transfer
 from tests.factories import MemberFactory, fund_member
-from tests.faults.conftest import (ADDRESS, assert_books_clean, backends_waiting_on, terminate, wait_for)
+from tests.faults.conftest import ADDRESS, assert_books_clean, backends_waiting_on, terminate, wait_for
 from tests.withdraws.conftest import funds
 from withdraws import services, tasks
-from withdraws.models import Withdraw, WithdrawState as S
+from withdraws.models import Withdraw
+from withdraws.models import WithdrawState as S
 
 pytestmark = pytest.mark.django_db(transaction=True)
 D = Decimal

@@ -13,7 +13,8 @@ from tests.faults.conftest import assert_books_clean, sent_withdraw
 from tests.withdraws.conftest import funds
 from withdraws import services
 from withdraws.gateways import bitcoind
-from withdraws.models import Withdraw, WithdrawState as S
+from withdraws.models import Withdraw
+from withdraws.models import WithdrawState as S
 
 pytestmark = pytest.mark.django_db(transaction=True)
 D = Decimal

@@ -10,7 +10,8 @@ from tests.factories import MemberFactory, fund_member
 from tests.faults.conftest import ADDRESS, assert_books_clean, wait_for
 from tests.withdraws.conftest import funds
 from withdraws import services
-from withdraws.models import Withdraw, WithdrawState as S
+from withdraws.models import Withdraw
+from withdraws.models import WithdrawState as S
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,7 +11,6 @@ from ledger.selectors import NONZERO_ACCOUNTS_WHERE, account_balances, currency_
 from ledger.services import lock_funds, sub_funds
 from peatio_mgmt.errors import RecordNotFound
 from tests.factories import CoinFactory, CurrencyFactory, MarketFactory, MemberFactory, fund_member
-from trades.models import Market
 from trades.representations import render_market
 from trades.selectors import market_get, market_list
 

@@ -325,12 +325,12 @@ def test_trade_id_that_exists_with_other_values_is_refused(seed_file):
     path = seed_file(
         """
         trades:
-          - {id: %d, market: btcusd, price: "12.33", volume: "123.12345678", funds: "1516.8809875296",
-             ask_member_uid: U487205863, bid_member_uid: U117340922, created_at: "2026-11-21T09:00:00Z"}
-        """ % Trade.objects.order_by("pk").first().pk
+          - {{id: {trade_id}, market: btcusd, price: "12.33", volume: "123.12345678", funds: "1516.8809875296",
+             ask_member_uid: U487205863, bid_member_uid: U117340922, created_at: "2026-11-21T09:00:00Z"}}
+        """.format(trade_id=Trade.objects.order_by("pk").first().pk)
     )
 
     status, _, err = seed(path)
 
     assert status == 1
-    assert err[0].endswith("id: trade %d exists with a different price" % Trade.objects.order_by("pk").first().pk)
+    assert err[0].endswith(f"id: trade {Trade.objects.order_by('pk').first().pk} exists with a different price")

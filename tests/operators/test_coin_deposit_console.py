@@ -6,7 +6,8 @@ from decimal import Decimal
 import pytest
 
 from deposits import services
-from deposits.models import Deposit, DepositScanCursor, DepositState as S
+from deposits.models import Deposit, DepositScanCursor
+from deposits.models import DepositState as S
 from ledger.models import Account
 from operators.models import AuditRecord
 from tests.factories import CoinFactory, MemberFactory

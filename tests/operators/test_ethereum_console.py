@@ -14,7 +14,8 @@ from tests.withdraws.conftest import funds
 from withdraws import services
 from withdraws.admin import STILL_MINEABLE
 from withdraws.gateways.ethereum import ethereum_transaction_broadcast
-from withdraws.models import EthereumTransaction, Withdraw, WithdrawState as S
+from withdraws.models import EthereumTransaction, Withdraw
+from withdraws.models import WithdrawState as S
 
 pytestmark = pytest.mark.django_db
 RECIPIENT = DEV_KEYS[9][0]
@@ -129,8 +130,8 @@ def currency_post(currency, **changes):
 def test_saving_an_ethereum_currency_runs_the_seeds_checks(console, db):
     import json
 
-    from tests.factories import CoinFactory, EtherFactory
     from tests.anvil import TEST_XPUB
+    from tests.factories import CoinFactory, EtherFactory
 
     good = {"rpc_url": "http://127.0.0.1:8545", "chain_id": 31337, "deposit_xpub": TEST_XPUB}
     EtherFactory(id="etc", wallet_settings=good)

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -54,7 +54,7 @@ def test_balance_sheet_until_excludes_postings_made_at_or_after_it(books):
 
 
 def test_income_statement_reports_revenues_expenses_and_profit(books):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rows = by_currency(reports.income_statement(start=now - timedelta(days=1), end=now + timedelta(days=1)))
     assert (rows["usd"].revenues, rows["usd"].expenses, rows["usd"].profit) == (Decimal("6.5"), Decimal("2"), Decimal("4.5"))
     assert rows["btc"].profit == 0
@@ -68,10 +68,10 @@ def backdated_revenue(currency, amount: str, at: datetime) -> None:
 
 
 def test_income_statement_period_includes_both_whole_days_in_utc(admin_client, usd):
-    backdated_revenue(usd, "1", datetime(2026, 1, 31, 23, 59, 59, 999999, tzinfo=timezone.utc))
-    backdated_revenue(usd, "10", datetime(2026, 2, 1, 0, 0, tzinfo=timezone.utc))
-    backdated_revenue(usd, "100", datetime(2026, 2, 28, 23, 59, 59, 999999, tzinfo=timezone.utc))
-    backdated_revenue(usd, "1000", datetime(2026, 3, 1, 0, 0, tzinfo=timezone.utc))
+    backdated_revenue(usd, "1", datetime(2026, 1, 31, 23, 59, 59, 999999, tzinfo=UTC))
+    backdated_revenue(usd, "10", datetime(2026, 2, 1, 0, 0, tzinfo=UTC))
+    backdated_revenue(usd, "100", datetime(2026, 2, 28, 23, 59, 59, 999999, tzinfo=UTC))
+    backdated_revenue(usd, "1000", datetime(2026, 3, 1, 0, 0, tzinfo=UTC))
 
     def revenues(query):
         response = admin_client.get(f"/admin/reports/income-statement/?{query}&format=csv")
@@ -83,8 +83,8 @@ def test_income_statement_period_includes_both_whole_days_in_utc(admin_client, u
 
 
 def test_balance_sheet_as_of_a_day_includes_that_whole_day(admin_client, usd):
-    backdated_revenue(usd, "1", datetime(2026, 1, 31, 23, 59, 59, 999999, tzinfo=timezone.utc))
-    backdated_revenue(usd, "10", datetime(2026, 2, 1, 0, 0, tzinfo=timezone.utc))
+    backdated_revenue(usd, "1", datetime(2026, 1, 31, 23, 59, 59, 999999, tzinfo=UTC))
+    backdated_revenue(usd, "10", datetime(2026, 2, 1, 0, 0, tzinfo=UTC))
     response = admin_client.get("/admin/reports/balance-sheet/?to=2026-01-31&format=csv")
     assert list(csv.reader(io.StringIO(response.content.decode()))) == [
         ["currency", "assets", "liabilities", "revenues", "expenses", "difference"],
@@ -104,7 +104,7 @@ def test_balance_sheet_csv_has_every_currency_in_currency_order_with_exact_amoun
 
 
 def test_income_statement_csv(admin_client, books):
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     response = admin_client.get(f"/admin/reports/income-statement/?from={today}&to={today}&format=csv")
     assert list(csv.reader(io.StringIO(response.content.decode()))) == [
         ["currency", "revenues", "expenses", "profit"],

@@ -3,8 +3,6 @@ import threading
 import pytest
 from django.db import connection, transaction
 
-from tests.support import database_url
-
 
 class OpenTransaction:
     """`work()` run in a durable transaction on a thread of its own (its own connection), which stays open after

@@ -11,7 +11,7 @@ from deposits.models import Deposit
 from ledger import services as ledger
 from ledger.models import ChartAccount, Operation
 from operators.actions import body
-from tests.factories import MemberFactory, fund_member
+from tests.factories import MemberFactory
 from tests.ledger.conftest import ALICE, alice, bob, carol, eth  # noqa: F401  (fixtures)
 from tests.sync.conftest import OpenTransaction, insert_deposit_sql
 from tests.trades.conftest import trades  # noqa: F401  (fixture)

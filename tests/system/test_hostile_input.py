@@ -6,8 +6,6 @@ thousands of digits, 1e400 — reach the server exactly as an attacker would sen
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from tests.system.conftest import LISTS, PREFIX

@@ -10,8 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from peatio_mgmt.errors import BusinessRuleError, IllegalTransition, RecordNotFound
 from tests.factories import CoinFactory, MemberFactory, fund_member
 from withdraws import services
-from withdraws.beneficiaries import (beneficiary_create, beneficiary_digest, beneficiary_list,
-                                     beneficiary_state_change)
+from withdraws.beneficiaries import beneficiary_create, beneficiary_digest, beneficiary_list, beneficiary_state_change
 from withdraws.models import Beneficiary, Withdraw
 from withdraws.representations import render_beneficiary
 

@@ -17,7 +17,8 @@ from tests.withdraws.conftest import funds, postings
 from withdraws import services
 from withdraws.gateways import FAILED, gateway_for
 from withdraws.gateways.ethereum import amount_to_wei, ethereum_transaction_broadcast, wei_to_amount
-from withdraws.models import EthereumHotWallet, EthereumTransaction, Withdraw, WithdrawState as S
+from withdraws.models import EthereumHotWallet, EthereumTransaction, Withdraw
+from withdraws.models import WithdrawState as S
 
 RECIPIENT = DEV_KEYS[9][0]
 

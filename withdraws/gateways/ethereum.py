@@ -39,7 +39,7 @@ from eth_utils import is_address, keccak, to_checksum_address  # noqa: E402
 # RecursionError. Nothing used here needs it: the limit is put back. Import eth-account through this module.
 sys.setrecursionlimit(_recursion_limit)
 
-from withdraws.gateways import FAILED, Block, GatewayError, SendDeferred, Transfer, WalletGateway
+from withdraws.gateways import FAILED, Block, GatewayError, SendDeferred, Transfer, WalletGateway  # noqa: E402
 
 logger = logging.getLogger(__name__)
 

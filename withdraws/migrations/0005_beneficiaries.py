@@ -10,7 +10,6 @@ import django.db.models.deletion
 import django.db.models.lookups
 from django.db import migrations, models
 
-
 COMPOSITE_FK = """
 ALTER TABLE withdraws ADD CONSTRAINT withdraws_beneficiary_destination_fk
     FOREIGN KEY (beneficiary_id, member_id, currency_id, rid)

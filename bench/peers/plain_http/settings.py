@@ -2,8 +2,8 @@
 
 import os
 
-from bench.peers.plain.settings import *  # noqa: F401,F403
 from bench.peers.common_settings import database
+from bench.peers.plain.settings import *  # noqa: F401,F403
 
 DATABASES = {"default": database(os.environ.get("BENCH_PLAIN_DATABASE", "peatio_bench_plain_http"))}
 ROOT_URLCONF = "bench.peers.plain_http.urls"

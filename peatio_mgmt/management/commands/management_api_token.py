@@ -31,7 +31,7 @@ class Command(BaseCommand):
         except ValueError as error:
             raise CommandError(f"--data is not JSON: {error}") from None
         signers = []
-        for index, (kid_, path) in enumerate(zip(kid, key)):
+        for index, (kid_, path) in enumerate(zip(kid, key, strict=True)):
             try:
                 with open(path, "rb") as file:
                     private_key = load_private_key(file.read())
