@@ -118,7 +118,10 @@ def test_mixed_traffic_through_killed_workers_and_a_redis_restart_settles_exactl
     system.processes["worker"].popen.wait(10)
     time.sleep(1)
     system.start_worker()  # what its supervisor (bin/supervise, systemd Restart=always) does
-    time.sleep(3)
+    # On a loaded machine the new worker can take seconds to start: Redis goes only once it holds a connection,
+    # so that the outage is one it lives through (and logs) rather than one it starts into.
+    system.wait_for(lambda: " ready." in system.processes["worker"].output(), timeout=60, what="the restarted worker")
+    time.sleep(1)
     system.redis.stop()  # no persistence: queues, unacknowledged tasks and the replay cache are lost
     time.sleep(2)
     system.redis.start()
