@@ -117,10 +117,12 @@ def test_mixed_traffic_through_killed_workers_and_a_redis_restart_settles_exactl
     system.processes["worker"].signal(9)  # the whole worker (main process and pool), as the OOM killer would
     system.processes["worker"].popen.wait(10)
     time.sleep(1)
+    logged = len(system.processes["worker"].output())  # the log is appended to: the killed worker's lines stay
     system.start_worker()  # what its supervisor (bin/supervise, systemd Restart=always) does
     # On a loaded machine the new worker can take seconds to start: Redis goes only once it holds a connection,
     # so that the outage is one it lives through (and logs) rather than one it starts into.
-    system.wait_for(lambda: " ready." in system.processes["worker"].output(), timeout=60, what="the restarted worker")
+    system.wait_for(lambda: " ready." in system.processes["worker"].output()[logged:], timeout=60,
+                    what="the restarted worker")
     time.sleep(1)
     system.redis.stop()  # no persistence: queues, unacknowledged tasks and the replay cache are lost
     time.sleep(2)
