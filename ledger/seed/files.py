@@ -220,6 +220,7 @@ def moment(raw: Any) -> datetime:
 
 def email(raw: Any) -> str:
     value = text(max_length=255)(raw)
+    assert value is not None  # not nullable
     try:
         validate_email(value)
     except ValidationError:
@@ -229,7 +230,7 @@ def email(raw: Any) -> str:
 
 def member_group(raw: Any) -> str:
     """Trimmed and lowercased, then 1–32 characters of a-z 0-9 _ - (management-api-extensions.md §8.1)."""
-    value = text(max_length=10_000)(raw).strip().lower()
+    value = str(text(max_length=10_000)(raw)).strip().lower()  # str: not nullable
     if not re.fullmatch(MEMBER_GROUP_PATTERN, value):
         raise FieldError(f"must be 1–32 characters of a-z, 0-9, _ and - (after trimming and lowercasing), got {shown(raw)}")
     return value

@@ -265,7 +265,8 @@ def _apply_member(values: dict) -> str:
     # The uid is the key, compared ignoring case: the stored spelling stays.
     values = {name: value for name, value in values.items() if name != "uid" or member is None}
     if "email" in values:
-        owner = Member.objects.filter(email=values["email"]).exclude(pk=member.pk if member else None).first()
+        owners = Member.objects.filter(email=values["email"])
+        owner = (owners.exclude(pk=member.pk) if member else owners).first()
         if owner is not None:
             raise EntryRefused(("email", f"already used by member {shown(owner.uid)}"))
     if member is None:
