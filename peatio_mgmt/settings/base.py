@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "withdraws",
     "trades",
     "operators",
+    "seeding",
 ]
 
 MIDDLEWARE = [
