@@ -28,6 +28,7 @@ anvil: $(ANVIL_DIR)/node_modules/.installed
 
 lint: install
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 # The embedded servers are started only for the URLs that are not set (CI sets both in .ci/run).
 test: install anvil browser-deps lint

@@ -452,6 +452,7 @@ def _accept_confirmed(currency: Currency, head: int) -> None:
                .filter(currency=currency, type=CurrencyType.COIN, state=DepositState.SUBMITTED,
                        block_number__lte=cursor.height, orphaned_at__isnull=True).order_by("pk"))
     for deposit in waiting:
+        assert deposit.block_number is not None  # block_number__lte: a deposit found in a block
         deposit.confirmations = max(head - deposit.block_number + 1, 0)
         if deposit.confirmations >= currency.min_confirmations:
             _accept(deposit)

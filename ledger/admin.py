@@ -57,7 +57,7 @@ class MoneyInline(ReadOnly, admin.TabularInline):
     can_delete = False
     show_change_link = True
     ordering = ("-id",)
-    related = ("currency",)
+    related: tuple[str, ...] = ("currency",)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related(*self.related)
@@ -190,7 +190,7 @@ class _Preview(Exception):
 def _post_correction(*, actor, data: dict, preview: bool) -> tuple[Operation | None, Account | None]:
     """operation_post and its audit record in one transaction; with `preview`, rolled back after reading the
     posting and the member's resulting account."""
-    result = None
+    result: tuple[Operation, Account | None]  # set before the preview's rollback
     try:
         with transaction.atomic(durable=True):
             account = data["code"]

@@ -1,9 +1,42 @@
-"""The admin's currency form: saving an ethereum-gateway currency runs the checks of domain.md §15.1 — the seed's
-own function (ledger.seed.services), so the console and the seed refuse the same settings with the same words."""
+"""The admin's currency form: saving an ethereum-gateway currency runs the checks of domain.md §15.1 — the function
+the seed command (seeding.services) runs too, so the console and the seed refuse the same settings with the same
+words."""
+
+import re
 
 from django import forms
 
-from ledger.models import Currency, WalletGateway
+from ledger.models import Currency, CurrencyType, WalletGateway
+
+
+def ethereum_problems(currency: Currency) -> list[tuple[str, str]]:
+    """The checks of domain.md §15.1 on saving an ethereum-gateway currency."""
+    settings_ = currency.wallet_settings or {}
+    problems = []
+    if currency.type != CurrencyType.COIN:
+        problems.append(("type", "the ethereum gateway requires a coin currency"))
+    if currency.address_format != "ethereum":
+        problems.append(("address_format", "the ethereum gateway requires address_format ethereum"))
+    if currency.base_factor != 10**18:
+        problems.append(("base_factor", "the ethereum gateway requires base_factor 10^18"))
+    if not str(settings_.get("rpc_url", "")).startswith(("http://", "https://")):
+        problems.append(("wallet_settings", "the ethereum gateway requires an http(s) rpc_url"))
+    chain_id = settings_.get("chain_id")
+    if not isinstance(chain_id, int) or isinstance(chain_id, bool) or chain_id <= 0:
+        problems.append(("wallet_settings", "the ethereum gateway requires a positive integer chain_id"))
+    hot = settings_.get("hot_wallet_address")
+    if hot is not None and not re.fullmatch(r"0x[0-9a-fA-F]{40}", str(hot)):
+        problems.append(("wallet_settings", "hot_wallet_address must be 0x and 40 hex digits"))
+    xpub = settings_.get("deposit_xpub")
+    if xpub is not None:
+        if not str(xpub).startswith(("xpub", "tpub")):
+            problems.append(("wallet_settings", "deposit_xpub must be an extended public key (xpub)"))
+        else:
+            other = (Currency.objects.filter(wallet_settings__deposit_xpub=xpub).exclude(pk=currency.pk)
+                     .values_list("pk", flat=True).first())
+            if other:
+                problems.append(("wallet_settings", f"deposit_xpub is already used by {other}"))
+    return problems
 
 
 class CurrencyForm(forms.ModelForm):
@@ -15,7 +48,5 @@ class CurrencyForm(forms.ModelForm):
         super()._post_clean()  # the instance now holds what would be saved (read-only fields keep their values)
         if self.instance.wallet_gateway != WalletGateway.ETHEREUM:
             return
-        from ledger.seed.services import _ethereum_problems
-
-        for field, message in _ethereum_problems(self.instance):
+        for field, message in ethereum_problems(self.instance):
             self.add_error(field if field in self.fields else None, message)

@@ -17,11 +17,21 @@ What the database enforces (the last line of defence)
   draws (the sync guard, migration 0004; peatio_mgmt.sync reads the settled id).
 """
 
+from typing import TypedDict
+
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 
-MONEY = {"max_digits": 32, "decimal_places": 16}
+
+class Digits(TypedDict):
+    """A DecimalField's precision, spread into it with ** (typed, so that mypy checks the keyword names)."""
+
+    max_digits: int
+    decimal_places: int
+
+
+MONEY: Digits = {"max_digits": 32, "decimal_places": 16}
 
 
 class CurrencyType(models.TextChoices):

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -64,6 +65,12 @@ class Posting:
     side: str
     amount: Decimal
     member: Member | None = None
+
+    @property
+    def account_key(self) -> tuple[int, str]:
+        """(member, currency) of a member-scope posting: the key of its member account row."""
+        assert self.member is not None  # Entry._validate: a member-scope posting has its member
+        return self.member.pk, self.currency.pk
 
 
 class Chart:
@@ -225,7 +232,7 @@ class Entry:
 
     def _post(self) -> list[Operation]:
         member_postings = [p for p in self.postings if p.account.is_member_scope]
-        keys = sorted({(p.member.pk, p.currency.pk) for p in member_postings})
+        keys = sorted({p.account_key for p in member_postings})
         accounts = _select_for_update(keys) if keys else {}
         if len(accounts) < len(keys):
             # Rows are created: in a savepoint, so a refused event leaves none behind in the caller's transaction.
@@ -236,7 +243,7 @@ class Entry:
 
     def _write(self, accounts: dict[tuple[int, str], LockedAccount], member_postings: list[Posting]) -> list[Operation]:
         for posting in member_postings:
-            _apply(accounts[(posting.member.pk, posting.currency.pk)], posting)
+            _apply(accounts[posting.account_key], posting)
         operations = [self._operation(p) for p in self.postings]
         try:
             _write_accounts_and_operations(accounts.values(), operations)
@@ -351,7 +358,7 @@ def _members_by_uid(uids: Iterable[str]) -> dict[str, Member]:
     if not wanted:
         return {}
     members = {
-        member.asked: member
+        member.asked: member  # type: ignore[attr-defined]  # the column the raw query adds
         for member in Member.objects.raw(
             "SELECT members.*, asked.uid AS asked FROM members"
             " JOIN unnest(%s::text[]) AS asked(uid) ON UPPER(members.uid) = UPPER(asked.uid)",
@@ -369,7 +376,10 @@ def operation_post(*, account: ChartAccount, currency: Currency, side: str, amou
 
     Look-up first (unknown member: 404), then the core refuses a currency type mismatch or missing funds (422).
     """
-    member = _members_by_uid([uid])[uid] if account.is_member_scope else None
+    member = None
+    if account.is_member_scope:
+        assert uid is not None  # required with a member-scope code (the API's params, the correction form)
+        member = _members_by_uid([uid])[uid]
     (operation,) = Entry().add(account, currency, side, amount, member).post()
     return operation
 
@@ -391,8 +401,9 @@ def transfer_digest(*, key: int, kind: str, desc: str | None, legs: list[Transfe
     uppercased (uids ignore case)."""
 
     def account(chart_account: ChartAccount, uid: str | None) -> dict:
-        side = {"code": chart_account.code}
+        side: dict[str, object] = {"code": chart_account.code}
         if chart_account.is_member_scope:
+            assert uid is not None  # required with a member-scope code (TransferParams)
             side["uid"] = uid.upper()
         return side
 
@@ -479,7 +490,7 @@ def transfer_create(*, key: int, kind: str, desc: str | None, legs: list[Transfe
     members = _members_by_uid(uid for leg in legs for uid in uids(leg))
 
     def member(account: ChartAccount, uid: str | None) -> Member | None:
-        return members[uid] if account.is_member_scope else None
+        return members[uid] if account.is_member_scope and uid is not None else None
 
     entry = Entry(Reference(ReferenceType.TRANSFER, transfer.pk))
     for leg in legs:
@@ -572,7 +583,7 @@ def member_update(*, uid: str, email: str | None = None, level: int | None = Non
     member = Member.objects.select_for_update().filter(uid__iexact=uid).first() if uid else None
     if member is None:
         raise RecordNotFound()
-    given = {"email": email.lower() if email is not None else None, "level": level, "state": state,
+    given: dict[str, Any] = {"email": email.lower() if email is not None else None, "level": level, "state": state,
              "group": group.strip().lower() if group is not None else None}
     changes = {name: value for name, value in given.items() if value is not None and getattr(member, name) != value}
     if "email" in changes:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -35,7 +36,7 @@ PREVIEW_REASON = "(reason to be entered)"
 
 def body(service: Callable) -> Callable:
     """The body of a durable service, to run inside the console's own durable transaction (module docstring)."""
-    return service.__wrapped__
+    return service.__wrapped__  # type: ignore[attr-defined]  # set by functools.wraps; typing keeps the callable's type
 
 
 @dataclass(frozen=True)
@@ -53,13 +54,14 @@ class RowAction:
 
     name: str
     verb: str  # "accept", "approve": the button and the messages say it
-    run: Callable[[models.Model, Inputs], models.Model]
+    # the ModelAdmin's model in and out (Deposit, Withdraw, Beneficiary: the fields `perform` reads are theirs)
+    run: Callable[[Any, Inputs], Any]
     permission: str  # "app.codename"; the ModelAdmin answers has_<codename>_permission (see OperatorActions)
     takes_txid: bool = False
     risky_states: frozenset[str] = frozenset()  # from these states the extra confirmation is required
     risk_warning: str = ""
     takes_reason: bool = False
-    is_risky: Callable[[models.Model], bool] | None = None  # a risk that depends on more than the state
+    is_risky: Callable[[Any], bool] | None = None  # a risk that depends on more than the state
 
 
 @dataclass
@@ -94,10 +96,10 @@ def perform(action: RowAction, *, model: type[models.Model], pk: int, actor, inp
 
     A domain error leaves nothing written and is reported in the outcome.
     """
-    outcome = None
+    outcome: Outcome  # set once the row is read, before anything that raises the errors handled below
     try:
         with transaction.atomic(durable=True):
-            row = model.objects.select_for_update(of=("self",)).select_related("member", "currency").get(pk=pk)
+            row: Any = model._default_manager.select_for_update(of=("self",)).select_related("member", "currency").get(pk=pk)
             risky = row.state in action.risky_states or bool(action.is_risky and action.is_risky(row))
             outcome = Outcome(row=row, from_state=row.state, risky=risky)
             if preview:
@@ -118,7 +120,7 @@ def perform(action: RowAction, *, model: type[models.Model], pk: int, actor, inp
                 raise _Preview
     except _Preview:
         pass
-    except model.DoesNotExist:
+    except model.DoesNotExist:  # type: ignore[attr-defined]  # each concrete model has its own (Model: none)
         return Outcome(row=model(pk=pk), from_state="", error="Couldn't find record.")
     except DomainError as error:
         outcome.error = _error_text(error)
@@ -127,7 +129,7 @@ def perform(action: RowAction, *, model: type[models.Model], pk: int, actor, inp
     return outcome
 
 
-def _note(action: RowAction, row: models.Model, inputs: Inputs) -> str:
+def _note(action: RowAction, row: Any, inputs: Inputs) -> str:
     parts = []
     if action.takes_txid and row.txid:
         parts.append(f"txid {row.txid}")

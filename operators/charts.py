@@ -73,5 +73,5 @@ def bar_chart(groups: list[tuple[str, list[tuple[str, Decimal]]]]) -> Chart:
         width = BAR_GAP + len(values) * (BAR_WIDTH + BAR_GAP)
         panels.append(Panel(label, x, width, zero_y, bars))
         x += width + PANEL_WIDTH
-    series = [name for name, _ in groups[0][1]] if groups else []
-    return Chart(max(x, 1), PLOT_TOP + PLOT_HEIGHT + LABEL_SPACE, series, panels)
+    names = [name for name, _ in groups[0][1]] if groups else []
+    return Chart(max(x, 1), PLOT_TOP + PLOT_HEIGHT + LABEL_SPACE, names, panels)

@@ -10,6 +10,7 @@ import csv
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -28,7 +29,8 @@ TOTP_ISSUER = "Peatio back office"
 
 def dashboard(request: HttpRequest) -> TemplateResponse:
     """The admin index with the exchange's state on top: what waits for an operator, and the books check."""
-    user, context = request.user, {}
+    user = request.user
+    context: dict[str, object] = {}
     if user.has_perm("deposits.view_deposit"):
         context["deposit_counts"] = selectors.deposit_counts_by_state()
     if user.has_perm("withdraws.view_withdraw"):
@@ -136,6 +138,7 @@ def income_statement(request: HttpRequest) -> HttpResponse:
 def two_factor(request: HttpRequest) -> HttpResponse:
     """The operator's own second factor: generate a secret, prove the app holds it (enable), or disable it."""
     user = request.user
+    assert isinstance(user, User)  # admin.site.admin_view lets only a logged-in operator in
     if request.method == "POST":
         action, code = request.POST.get("action"), request.POST.get("code", "")
         if action == "begin":

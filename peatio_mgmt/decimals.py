@@ -39,6 +39,7 @@ def significant_digits(value: Decimal) -> tuple[int, int]:
     not raised.
     """
     _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int), "a finite value"  # NaN and the infinities have 'n', 'N' or 'F' here
     significant = len(digits)
     while significant > 1 and digits[significant - 1] == 0:
         significant -= 1

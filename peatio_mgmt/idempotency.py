@@ -13,7 +13,7 @@ import json
 import secrets
 from collections.abc import Callable
 from decimal import Decimal
-from typing import TypeVar
+from typing import TypeGuard, TypeVar
 
 from django.db import IntegrityError, models, transaction
 
@@ -57,20 +57,21 @@ def find_by_tid(model: type[Row], tid: str | None) -> Row | None:
     request is a retry and whether its tid is taken)."""
     if not tid or len(tid) > TID_MAX_LENGTH:
         return None
-    return model.objects.filter(tid__iexact=tid).first()
+    return model._default_manager.filter(tid__iexact=tid).first()
 
 
 def get_by_exact_tid(model: type[Row], tid: str) -> Row:
     """The record whose tid is exactly `tid` (case-sensitive, as the get/state/action routes look up), with its
     member; RecordNotFound otherwise."""
-    row = model.objects.select_related("member").filter(tid=tid).first()
+    row = model._default_manager.select_related("member").filter(tid=tid).first()
     if row is None:
         raise RecordNotFound()
     return row
 
 
-def is_retry(row: models.Model | None, digest: str) -> bool:
-    return row is not None and row.request_digest == digest
+def is_retry(row: Row | None, digest: str) -> TypeGuard[Row]:
+    # serializable_value: every model keyed by a tid has a request_digest column, which Model does not declare
+    return row is not None and row.serializable_value("request_digest") == digest
 
 
 def insert_with_tid(model: type[Row], *, tid: str | None, digest: str, constraint: str,
@@ -83,7 +84,7 @@ def insert_with_tid(model: type[Row], *, tid: str | None, digest: str, constrain
     """
     for _ in range(GENERATION_ATTEMPTS):
         candidate = tid or generate_tid()
-        if not tid and model.objects.filter(tid__iexact=candidate).exists():
+        if not tid and model._default_manager.filter(tid__iexact=candidate).exists():
             continue
         try:
             with transaction.atomic():
@@ -94,7 +95,7 @@ def insert_with_tid(model: type[Row], *, tid: str | None, digest: str, constrain
             if getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) != constraint:
                 raise
         if tid:
-            winner = model.objects.filter(tid__iexact=tid).first()
+            winner = model._default_manager.filter(tid__iexact=tid).first()
             if is_retry(winner, digest):
                 return winner, False
             raise BusinessRuleError(TID_TAKEN)

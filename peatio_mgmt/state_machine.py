@@ -7,6 +7,7 @@ checks is the committed one and no concurrent transition can slip in between the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -17,7 +18,7 @@ from peatio_mgmt.errors import IllegalTransition
 @dataclass(frozen=True)
 class StateMachine:
     model: str  # the word in "Cannot <event> <model> in state <state>"
-    transitions: dict[str, tuple[frozenset[str], str]]
+    transitions: Mapping[str, tuple[frozenset[str], str]]  # a Mapping: the apps key it by their TextChoices
     completed: frozenset[str]
 
     def target(self, event: str, state: str) -> str:

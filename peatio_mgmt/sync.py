@@ -36,7 +36,8 @@ def settled_id(table: str) -> int:
     connection = connections[PRIMARY]
     connection.ensure_connection()
     # A snapshot taken before W would hide rows that commit after it: the list query must get a fresh one.
-    if connection.isolation_level != IsolationLevel.READ_COMMITTED:
+    # the PostgreSQL wrapper sets isolation_level; django-stubs declares it on the MySQL one only
+    if connection.isolation_level != IsolationLevel.READ_COMMITTED:  # type: ignore[attr-defined]
         raise RuntimeError("settled_id needs READ COMMITTED: the list query's snapshot must follow the bound")
     with connection.cursor() as cursor:
         cursor.execute("SELECT sync_guard_settled_id(%s, %s::regclass)", [GUARD_CODES[table], table])

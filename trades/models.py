@@ -7,9 +7,9 @@ balance and writes no posting. Markets are reference data (seed, operators).
 from django.db import models
 from django.db.models import F, Q
 
-from ledger.models import MONEY, Currency, Member
+from ledger.models import MONEY, Currency, Digits, Member
 
-FEE = {"max_digits": 17, "decimal_places": 16}  # the markets' fee rates (0..0.5), domain.md §9
+FEE: Digits = {"max_digits": 17, "decimal_places": 16}  # the markets' fee rates (0..0.5), domain.md §9
 
 
 class MarketState(models.TextChoices):

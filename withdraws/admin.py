@@ -24,7 +24,7 @@ RISK_WARNING = ("The withdraw is confirming: its coins may already have left the
 # The events that take a withdraw from a state to succeed when an operator approves it (domain.md §6.5): a fiat
 # withdraw is paid by the operator outside the exchange; a coin one needs its txid. A coin withdraw is never
 # processed here on the way (processing queues a send: the coins would leave twice).
-APPROVE_EVENTS = {
+APPROVE_EVENTS: dict[tuple[str, str], tuple[str, ...]] = {  # keyed by the row's (type, state) values
     (CurrencyType.FIAT, S.ACCEPTED): ("process", "dispatch", "success"),
     (CurrencyType.FIAT, S.SKIPPED): ("process", "dispatch", "success"),
     (CurrencyType.FIAT, S.PROCESSING): ("dispatch", "success"),

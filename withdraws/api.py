@@ -142,7 +142,8 @@ class BeneficiarySerializer(Entity):
     name = serializers.CharField()
     description = serializers.CharField(allow_null=True)
     rid = serializers.CharField(help_text="the payout destination copied into withdraws")
-    data = serializers.DictField(help_text="as given; {} when not given")
+    # DRF's metaclass moves declared fields out of the class (the property `data` stays); stubs cannot know
+    data = serializers.DictField(help_text="as given; {} when not given")  # type: ignore[assignment]
     state = serializers.ChoiceField(choices=BeneficiaryState.values)
     created_at = TimeField()
     updated_at = TimeField()
@@ -155,7 +156,7 @@ class BeneficiaryNewParams(Params):
     currency = CurrencyCode(required=True)
     name = String(required=True)
     rid = String()
-    data = JsonObject()
+    data = JsonObject()  # type: ignore[assignment]  # a declared field, moved out of the class by DRF's metaclass
     description = String()
     state = String(default=BeneficiaryState.PENDING, choices=[BeneficiaryState.PENDING, BeneficiaryState.ACTIVE])
 

@@ -47,7 +47,7 @@ TRANSITIONS = {
     "activate": (frozenset({S.PENDING}), S.ACTIVE),
     "archive": (frozenset({S.PENDING, S.ACTIVE}), S.ARCHIVED),
 }
-EVENT_TO = {S.ACTIVE: "activate", S.ARCHIVED: "archive"}
+EVENT_TO: dict[str, str] = {S.ACTIVE: "activate", S.ARCHIVED: "archive"}
 BENEFICIARY_MACHINE = StateMachine("beneficiary", TRANSITIONS, frozenset())
 
 
@@ -119,6 +119,7 @@ def beneficiary_create(*, uid: str, currency: Currency, name: str, rid: str | No
             failures.append(DATA_TOO_LONG)
         if failures:
             raise BusinessRuleError(*failures)
+        assert member is not None and destination is not None  # else Member must exist / Rid can't be blank
         try:
             with transaction.atomic():
                 return Beneficiary.objects.create(member=member, currency=currency, name=name, description=description,

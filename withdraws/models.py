@@ -21,7 +21,7 @@ from django.db.models import F, Func, Q
 from django.db.models.functions import Lower, Upper
 from django.db.models.lookups import Exact
 
-from ledger.models import MONEY, Currency, CurrencyType, Member
+from ledger.models import MONEY, Currency, CurrencyType, Digits, Member
 
 
 class WithdrawState(models.TextChoices):
@@ -139,7 +139,7 @@ class Withdraw(models.Model):
 # send's transaction before anything is broadcast; broadcasts and receipts update its bookkeeping columns.
 # The database enforces one signed transaction per withdraw and per (chain, sender, nonce).
 
-WEI = {"max_digits": 78, "decimal_places": 0}
+WEI: Digits = {"max_digits": 78, "decimal_places": 0}
 
 
 class EthereumHotWallet(models.Model):

@@ -80,6 +80,7 @@ def withdraw_create(*, uid: str, currency: Currency, amount: Decimal, rid: str |
         errors += beneficiaries.beneficiary_withdraw_failures(beneficiary, currency)
         rid = beneficiary.rid if beneficiary is not None else rid
     else:
+        assert rid is not None  # exactly one of rid and beneficiary_id (WithdrawNewParams)
         if not rid.strip():
             errors.append("Rid can't be blank")
         if len(rid) > RID_MAX_LENGTH:
@@ -92,6 +93,7 @@ def withdraw_create(*, uid: str, currency: Currency, amount: Decimal, rid: str |
         errors.append(f"Sum must be greater than or equal to {format_amount(currency.min_withdraw_amount)}")
     if errors:
         raise BusinessRuleError(*errors)
+    assert member is not None and rid is not None  # else Member must exist / the beneficiary's failures
 
     account = lock_accounts([(member.pk, currency.pk)])[(member.pk, currency.pk)]
     if total > account.balance:
@@ -470,8 +472,10 @@ def withdraw_confirm() -> int:
 
 def _confirm_one(read: Withdraw) -> None:
     gateway = gateway_for(read.currency)
+    txid = read.txid
+    assert txid is not None  # a confirming withdraw has the txid of its transaction
     try:
-        confirmations = gateway.confirmations(read.currency, read.txid)
+        confirmations = gateway.confirmations(read.currency, txid)
     except Exception as error:  # unreachable: try again next round
         logger.warning("confirmations of withdraw %s unknown: %r", read.tid, error)
         return
@@ -479,8 +483,9 @@ def _confirm_one(read: Withdraw) -> None:
         # The node or store does not know the transaction now (restarted, pruned mempool, lost state): no
         # answer. Failing would refund coins that may have left; it stays confirming, rebroadcast if possible
         # (the same signed transaction again: no row needs to be held for it).
+        rebroadcast: bool | Exception
         try:
-            rebroadcast = gateway.rebroadcast(read.currency, read.txid, read.rid, read.amount, read.tid)
+            rebroadcast = gateway.rebroadcast(read.currency, txid, read.rid, read.amount, read.tid)
         except Exception as error:  # unreachable again: next round
             rebroadcast = error
         logger.warning("transaction %s of withdraw %s unknown to the gateway (rebroadcast: %s)",

@@ -232,6 +232,15 @@ class ExactDecimal(Param):
         self.positive = positive
 
     def coerce(self, value):
+        value = self.number(value)
+        if not fits_numeric(value):
+            raise Invalid()
+        return value
+
+    @staticmethod
+    def number(value: Any) -> Decimal:
+        """The grammar: the exact, finite Decimal of a JSON number or a numeric string; Invalid otherwise (the
+        seed files read their decimals with it too)."""
         if isinstance(value, bool):
             raise Invalid()
         if isinstance(value, str):
@@ -243,9 +252,7 @@ class ExactDecimal(Param):
                 raise Invalid() from None
         elif isinstance(value, int):
             value = Decimal(value)
-        elif not isinstance(value, Decimal):
-            raise Invalid()
-        if not fits_numeric(value):
+        elif not isinstance(value, Decimal) or not value.is_finite():
             raise Invalid()
         return value
 

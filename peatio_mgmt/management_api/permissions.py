@@ -34,8 +34,10 @@ class FreshToken(BasePermission):
         if not options.verify_jti:
             return True
         claims = request.auth
+        jti = jti_of(claims)
+        assert jti is not None  # with verify_jti the authentication refused a token without one (jws.py)
         try:
-            first = replay.record_once(jti_of(claims), replay.ttl_of(claims, options.exp_leeway, int(time.time())))
+            first = replay.record_once(jti, replay.ttl_of(claims, options.exp_leeway, int(time.time())))
         except replay.StoreUnavailable as error:
             raise Refusal(503, "Service unavailable.", reason=f"replay store: {error}") from None
         if not first:

@@ -18,8 +18,11 @@ MEDIA_TYPE = JSONRenderer.media_type
 
 
 class Response(response.Response):
+    renderer_context: dict  # set by APIView.finalize_response (DRF's stubs do not declare it)
+
     def __init__(self, data=None, status: int | None = None, headers: dict | None = None):
-        SimpleTemplateResponse.__init__(self, None, content_type=MEDIA_TYPE, status=status)
+        # no template, as DRF's Response passes it (the stubs want one)
+        SimpleTemplateResponse.__init__(self, None, content_type=MEDIA_TYPE, status=status)  # type: ignore[arg-type]
         self.data = data
         self.exception = False
         self.content_type = None
@@ -28,7 +31,7 @@ class Response(response.Response):
                 self[name] = value
 
     @property
-    def rendered_content(self) -> bytes:
+    def rendered_content(self) -> bytes:  # type: ignore[override]  # bytes, as DRF's (the stubs keep Django's str)
         renderer = self.accepted_renderer
         if renderer.media_type != MEDIA_TYPE:
             self["Content-Type"] = renderer.media_type

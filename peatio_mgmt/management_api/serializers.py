@@ -18,7 +18,7 @@ several times the query (bench figures in the report of the DRF move).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol, cast
 
 from django.db.models.manager import BaseManager
 from rest_framework import serializers
@@ -65,6 +65,8 @@ class AtLeastOneOf:
 class ParamsList(serializers.ListSerializer):
     """`SomeParams(many=True)`: a non-empty JSON array of objects."""
 
+    child: Params
+
     def parse(self, raw: Any, name: str, values: dict, errors: list[str]) -> list | None:
         if raw is None:
             if self.required:
@@ -77,6 +79,12 @@ class ParamsList(serializers.ListSerializer):
             errors.append(f"{name} is empty")
             return None
         return [self.child.parse_members(item, f"{name}[{i}]", errors) for i, item in enumerate(raw)]
+
+
+class Parses(Protocol):
+    """What a declared field of `Params` is: a `Param`, or a nested `Params` / `ParamsList`."""
+
+    def parse(self, raw: Any, name: str, values: dict, errors: list[str]) -> Any: ...
 
 
 class Params(serializers.Serializer):
@@ -112,7 +120,7 @@ class Params(serializers.Serializer):
 
     def parse_members(self, raw: Mapping, path: str, errors: list[str]) -> dict:
         values: dict[str, Any] = {}
-        for name, field in self._declared_fields.items():
+        for name, field in cast(Mapping[str, Parses], self._declared_fields).items():
             values[name] = field.parse(raw.get(name), f"{path}[{name}]" if path else name, values, errors)
         return values
 
@@ -133,8 +141,10 @@ class EntityList(serializers.ListSerializer):
     that does not override `to_representation` is rendered row by row by its `render` (one call per row, not
     two: a page holds up to 10,000 rows)."""
 
+    child: Entity
+
     @property
-    def data(self) -> list:
+    def data(self) -> list:  # type: ignore[override]  # the representation itself, not DRF's ReturnList copy
         return self.to_representation(self.instance)
 
     def to_representation(self, data) -> list:
@@ -156,14 +166,14 @@ class Entity(serializers.Serializer):
         list_serializer_class = EntityList
 
     @staticmethod
-    def render(instance) -> dict:
+    def render(instance: Any, /) -> dict:  # positional: each entity names its own parameter
         raise NotImplementedError
 
     def to_representation(self, instance):
         return self.render(instance)
 
     @property
-    def data(self) -> dict:
+    def data(self) -> dict:  # type: ignore[override]  # the representation itself, not DRF's ReturnDict copy
         return self.to_representation(self.instance)
 
     @classmethod

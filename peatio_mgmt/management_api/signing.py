@@ -86,7 +86,7 @@ def new_jti() -> str:
 
 def generate_private_key(algorithm: str = "RS256"):
     """A fresh private key for `algorithm` (RSA 2048 for RS*/PS*, the matching curve for ES*)."""
-    curves = {"ES256": ec.SECP256R1, "ES384": ec.SECP384R1, "ES512": ec.SECP521R1}
+    curves: dict[str, type[ec.EllipticCurve]] = {"ES256": ec.SECP256R1, "ES384": ec.SECP384R1, "ES512": ec.SECP521R1}
     if algorithm in curves:
         return ec.generate_private_key(curves[algorithm]())
     if algorithm[:2] in ("RS", "PS"):

@@ -13,13 +13,20 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Sequence
 from urllib.parse import parse_qsl
 
 from django.db import OperationalError, transaction
 from django.urls import re_path
 from django.utils.datastructures import MultiValueDict
 from psycopg import errors as pg_errors
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser
+from rest_framework.permissions import BasePermission
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Empty, Request
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSetMixin
 
@@ -66,14 +73,20 @@ class ManagementAPIView(APIView):
     not on every request: they are stateless (`__init_subclass__` builds them from the `*_classes` attributes).
     """
 
-    authentication_classes = ()
-    permission_classes = ()
+    authentication_classes: Sequence[type[BaseAuthentication]] = ()
+    permission_classes: Sequence[type[BasePermission]] = ()
     parser_classes = (JWSDataParser,)
     renderer_classes = (JSONRenderer,)
     content_negotiation_class = FixedNegotiation
-    throttle_classes = ()
+    throttle_classes: Sequence[type[BaseThrottle]] = ()
     versioning_class = None
     route: str = "-"  # the contract's route path, given by urls.py
+    _parsers: tuple[BaseParser, ...]
+    _authenticators: tuple[BaseAuthentication, ...]
+    _permissions: tuple[BasePermission, ...]
+    _renderers: tuple[BaseRenderer, ...]
+    _throttles: tuple[BaseThrottle, ...]
+    _negotiator: BaseContentNegotiation
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -222,7 +235,8 @@ class ManagementViewSet(ViewSetMixin, ManagementAPIView):
     def initialize_request(self, request, *args, **kwargs) -> ManagementRequest:
         """ViewSetMixin.initialize_request: the action of the request's method."""
         method = request.method.lower()
-        self.action = "metadata" if method == "options" else self.action_map.get(method)
+        # None for a verb the route lacks, as in DRF's own initialize_request (its stubs say str)
+        self.action = "metadata" if method == "options" else self.action_map.get(method)  # type: ignore[assignment]
         return ManagementAPIView.initialize_request(self, request, *args, **kwargs)
 
     def initial(self, request, *args, **kwargs):

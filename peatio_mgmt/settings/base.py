@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "withdraws",
     "trades",
     "operators",
+    "seeding",
 ]
 
 MIDDLEWARE = [
@@ -156,7 +157,7 @@ SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG and 
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # DRF serves only the management API; its classes are set on the base viewset (peatio_mgmt.management_api.views).
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, object] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,

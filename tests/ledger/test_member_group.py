@@ -5,7 +5,7 @@ from django.db import IntegrityError, connection
 
 from ledger.models import Member
 from tests.factories import MemberFactory
-from tests.ledger.test_seed import seed, seed_file  # noqa: F401 (fixture)
+from tests.seeding.test_seed import seed, seed_file  # noqa: F401 (fixture)
 
 
 @pytest.mark.django_db

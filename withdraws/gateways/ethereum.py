@@ -126,8 +126,8 @@ class EthereumGateway(WalletGateway):
         if not isinstance(answer, dict):
             raise GatewayError(f"malformed answer from the ethereum node to {method}")
         if answer.get("error"):
-            error = answer["error"] if isinstance(answer["error"], dict) else {"message": str(answer["error"])}
-            raise RpcError(error.get("code", 0), str(error.get("message", "")))
+            failure = answer["error"] if isinstance(answer["error"], dict) else {"message": str(answer["error"])}
+            raise RpcError(failure.get("code", 0), str(failure.get("message", "")))
         return answer.get("result")
 
     def check_chain(self) -> None:
@@ -370,6 +370,7 @@ def ethereum_transaction_broadcast(*, transaction_id: int) -> str | None:
     if row is None or row.block_number is not None:
         return None
     gateway = gateway_for(row.currency)
+    assert isinstance(gateway, EthereumGateway)  # the currency that signed an ethereum transaction
     try:
         return broadcast_row(gateway, row)
     except GatewayError as error:

@@ -334,3 +334,20 @@ def test_trade_id_that_exists_with_other_values_is_refused(seed_file):
 
     assert status == 1
     assert err[0].endswith(f"id: trade {Trade.objects.order_by('pk').first().pk} exists with a different price")
+
+
+@pytest.mark.django_db
+def test_values_are_read_by_the_apis_grammar(seed_file):
+    """The API's fields read the seed's values: an exponent, a numeric string for an integer; NaN is no decimal."""
+    status, _, err = seed(seed_file(
+        """
+        currencies:
+          - {id: usd, type: fiat, symbol: "$", withdraw_fee: "1E-4", precision: "2", options: {rate: 1.5, n: 2}}
+        """
+    ))
+    assert (status, err) == (0, [])
+    usd = Currency.objects.get(pk="usd")
+    assert (usd.withdraw_fee, usd.precision, usd.options) == (Decimal("0.0001"), 2, {"rate": 1.5, "n": 2})
+
+    status, _, err = seed(seed_file("currencies:\n  - {id: eur, type: fiat, symbol: E, withdraw_fee: .nan}\n"))
+    assert (status, err) == (1, ["seed.yml: currencies[0] (id=eur): withdraw_fee: must be a decimal, got nan"])

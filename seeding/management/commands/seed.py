@@ -4,8 +4,8 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from ledger.seed.files import SeedInvalid
-from ledger.seed.services import seed_load
+from seeding.files import SeedInvalid
+from seeding.services import seed_load
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 """Loading seed files (seed-format.md): reference data upserted by natural key, and the historical trade import.
 
-`seed_load` reads every file (ledger.seed.files), checks the references between entries and to stored rows,
+`seed_load` reads every file (seeding.files), checks the references between entries and to stored rows,
 then applies the sections in dependency order in one transaction. A rule that depends on the stored row an
 entry merges into (immutable fields, the chart's uniqueness, a market's precisions) is checked while applying;
 any problem rolls the whole load back. It never moves money: no balance, no posting.
@@ -8,7 +8,6 @@ any problem rolls the whole load back. It never moves money: no balance, no post
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,6 +17,7 @@ from django.db import connection, models, transaction
 from django.db.models import Q
 
 from deposits.models import Deposit
+from ledger.currency_form import ethereum_problems
 from ledger.models import (
     Account,
     AccountKind,
@@ -30,8 +30,9 @@ from ledger.models import (
     Operation,
     WalletGateway,
 )
-from ledger.money import MONEY_CONTEXT, fits_numeric
-from ledger.seed.files import SECTIONS, Problem, SeedEntry, SeedInvalid, decimal_places, read_files, shown
+from ledger.money import MONEY_CONTEXT, fits_numeric, fraction_digits
+from seeding.fields import shown
+from seeding.files import SECTIONS, Problem, SeedEntry, SeedInvalid, read_files
 from trades.models import Market, MarketState, Order, OrderSide, OrderState, Trade
 from trades.services import markets_disable_for_currency
 from withdraws.models import Withdraw
@@ -213,39 +214,9 @@ def _check_currency(currency: Currency, values: dict) -> None:
     if currency.wallet_gateway == WalletGateway.BITCOIND and not currency.wallet_settings.get("rpc_url"):
         problems.append(("wallet_settings", "the bitcoind gateway requires rpc_url"))
     if currency.wallet_gateway == WalletGateway.ETHEREUM:
-        problems += _ethereum_problems(currency)
+        problems += ethereum_problems(currency)
     if problems:
         raise EntryRefused(*problems)
-
-
-def _ethereum_problems(currency: Currency) -> list[tuple[str, str]]:
-    """The checks of domain.md §15.1 on saving an ethereum-gateway currency."""
-    settings_ = currency.wallet_settings or {}
-    problems = []
-    if currency.type != CurrencyType.COIN:
-        problems.append(("type", "the ethereum gateway requires a coin currency"))
-    if currency.address_format != "ethereum":
-        problems.append(("address_format", "the ethereum gateway requires address_format ethereum"))
-    if currency.base_factor != 10**18:
-        problems.append(("base_factor", "the ethereum gateway requires base_factor 10^18"))
-    if not str(settings_.get("rpc_url", "")).startswith(("http://", "https://")):
-        problems.append(("wallet_settings", "the ethereum gateway requires an http(s) rpc_url"))
-    chain_id = settings_.get("chain_id")
-    if not isinstance(chain_id, int) or isinstance(chain_id, bool) or chain_id <= 0:
-        problems.append(("wallet_settings", "the ethereum gateway requires a positive integer chain_id"))
-    hot = settings_.get("hot_wallet_address")
-    if hot is not None and not re.fullmatch(r"0x[0-9a-fA-F]{40}", str(hot)):
-        problems.append(("wallet_settings", "hot_wallet_address must be 0x and 40 hex digits"))
-    xpub = settings_.get("deposit_xpub")
-    if xpub is not None:
-        if not str(xpub).startswith(("xpub", "tpub")):
-            problems.append(("wallet_settings", "deposit_xpub must be an extended public key (xpub)"))
-        else:
-            other = (Currency.objects.filter(wallet_settings__deposit_xpub=xpub).exclude(pk=currency.pk)
-                     .values_list("pk", flat=True).first())
-            if other:
-                problems.append(("wallet_settings", f"deposit_xpub is already used by {other}"))
-    return problems
 
 
 def _currency_in_use(currency: Currency) -> bool:
@@ -265,7 +236,8 @@ def _apply_member(values: dict) -> str:
     # The uid is the key, compared ignoring case: the stored spelling stays.
     values = {name: value for name, value in values.items() if name != "uid" or member is None}
     if "email" in values:
-        owner = Member.objects.filter(email=values["email"]).exclude(pk=member.pk if member else None).first()
+        owners = Member.objects.filter(email=values["email"])
+        owner = (owners.exclude(pk=member.pk) if member else owners).first()
         if owner is not None:
             raise EntryRefused(("email", f"already used by member {shown(owner.uid)}"))
     if member is None:
@@ -333,7 +305,7 @@ def _check_market(market: Market) -> None:
     for name, precision_name in (("min_price", "price_precision"), ("min_amount", "amount_precision")):
         value, precision = getattr(market, name), getattr(market, precision_name)
         smallest = Decimal(1).scaleb(-precision)
-        if value < smallest or decimal_places(value) > precision:
+        if value < smallest or fraction_digits(value) > precision:
             problems.append((name, f"must be >= {smallest} with at most {precision} decimals ({precision_name}), got {shown(str(value))}"))
     if market.max_price != 0 and market.max_price < market.min_price:
         problems.append(("max_price", f"must be 0 (no maximum) or >= min_price {market.min_price}, got {shown(str(market.max_price))}"))
