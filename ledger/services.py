@@ -37,6 +37,7 @@ from ledger.models import (
 )
 from ledger.money import MONEY_CONTEXT, ZERO, fits_numeric
 from ledger.selectors import transfer_postings
+from operators.services import audit_record
 from peatio_mgmt.errors import BusinessRuleError, InsufficientFunds, RecordNotFound
 from peatio_mgmt.idempotency import request_digest
 
@@ -364,13 +365,17 @@ def _members_by_uid(uids: Iterable[str]) -> dict[str, Member]:
 
 
 @transaction.atomic(durable=True)
-def operation_post(*, account: ChartAccount, currency: Currency, side: str, amount: Decimal, uid: str | None = None) -> Operation:
-    """One posting through /<type>/new: member-scope codes move the member's balance or locked, platform codes none.
+def operation_post(*, account: ChartAccount, currency: Currency, side: str, amount: Decimal, uid: str | None = None,
+                   operator=None, reason: str = "") -> Operation:
+    """One posting through /<type>/new, or an operator's correction (audited with the `reason`): member-scope codes
+    move the member's balance or locked, platform codes none.
 
     Look-up first (unknown member: 404), then the core refuses a currency type mismatch or missing funds (422).
     """
     member = _members_by_uid([uid])[uid] if account.is_member_scope else None
     (operation,) = Entry().add(account, currency, side, amount, member).post()
+    audit_record(actor=operator, action="post_correction", obj=operation, from_state=None, to_state=None,
+                 amount=amount, currency=currency, note=f"{side} {account.code}{f' {uid}' if member else ''}: {reason}")
     return operation
 
 
