@@ -21,6 +21,30 @@ def _confirming(withdraw: Withdraw) -> bool:
     return withdraw.state == S.CONFIRMING
 
 
+def _approve(withdraw: Withdraw, inputs, operator) -> Withdraw:
+    return services.withdraw_approve(withdraw_id=withdraw.pk, txid=inputs.txid or None, operator=operator)
+
+
+def _process(withdraw: Withdraw, inputs, operator) -> Withdraw:
+    return services.withdraw_process(withdraw_id=withdraw.pk, operator=operator)
+
+
+def _record_txid(withdraw: Withdraw, inputs, operator) -> Withdraw:
+    return services.withdraw_record_txid(withdraw_id=withdraw.pk, txid=inputs.txid, operator=operator)
+
+
+def _cancel(withdraw: Withdraw, inputs, operator) -> Withdraw:
+    return services.withdraw_cancel(withdraw_id=withdraw.pk, operator=operator)
+
+
+def _reject(withdraw: Withdraw, inputs, operator) -> Withdraw:
+    return services.withdraw_reject(withdraw_id=withdraw.pk, operator=operator, confirmed_risk=inputs.confirmed_risk)
+
+
+def _fail(withdraw: Withdraw, inputs, operator) -> Withdraw:
+    return services.withdraw_fail(withdraw_id=withdraw.pk, operator=operator, confirmed_risk=inputs.confirmed_risk)
+
+
 class WaitingForOperatorFilter(admin.SimpleListFilter):
     title = "operator"
     parameter_name = "waiting"
@@ -42,22 +66,15 @@ class WithdrawAdmin(OperatorActions, ReadOnlyAdmin):
     list_select_related = ("member",)
     show_full_result_count = False
     row_actions = (
-        (RowAction("approve", "approve", lambda w, inputs, operator: services.withdraw_approve(
-            withdraw_id=w.pk, txid=inputs.txid or None, operator=operator), APPROVE, takes_txid=True),
-         "Approve selected withdraws (paid: succeed)"),
-        (RowAction("process", "process", lambda w, inputs, operator: services.withdraw_process(
-            withdraw_id=w.pk, operator=operator), APPROVE), "Process selected withdraws"),
-        (RowAction("record_txid", "record the txid of", lambda w, inputs, operator: services.withdraw_record_txid(
-            withdraw_id=w.pk, txid=inputs.txid, operator=operator), APPROVE, takes_txid=True),
+        (RowAction("approve", "approve", _approve, APPROVE, takes_txid=True), "Approve selected withdraws (paid: succeed)"),
+        (RowAction("process", "process", _process, APPROVE), "Process selected withdraws"),
+        (RowAction("record_txid", "record the txid of", _record_txid, APPROVE, takes_txid=True),
          "Record the txid of selected coin withdraws (confirming)"),
-        (RowAction("cancel", "cancel", lambda w, inputs, operator: services.withdraw_cancel(
-            withdraw_id=w.pk, operator=operator), APPROVE), "Cancel selected withdraws"),
-        (RowAction("reject", "reject", lambda w, inputs, operator: services.withdraw_reject(
-            withdraw_id=w.pk, operator=operator, confirmed_risk=inputs.confirmed_risk), APPROVE,
-                   is_risky=_confirming, risk_warning=services.RISK_WARNING), "Reject selected withdraws"),
-        (RowAction("fail", "fail", lambda w, inputs, operator: services.withdraw_fail(
-            withdraw_id=w.pk, operator=operator, confirmed_risk=inputs.confirmed_risk), APPROVE,
-                   is_risky=_confirming, risk_warning=services.RISK_WARNING), "Fail selected withdraws"),
+        (RowAction("cancel", "cancel", _cancel, APPROVE), "Cancel selected withdraws"),
+        (RowAction("reject", "reject", _reject, APPROVE, is_risky=_confirming, risk_warning=services.RISK_WARNING),
+         "Reject selected withdraws"),
+        (RowAction("fail", "fail", _fail, APPROVE, is_risky=_confirming, risk_warning=services.RISK_WARNING),
+         "Fail selected withdraws"),
     )
 
 

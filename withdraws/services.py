@@ -20,10 +20,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from ledger.core import Entry, Reference, lock_accounts
 from ledger.models import AccountType, Currency, CurrencyType
 from ledger.money import MONEY_CONTEXT, ZERO, format_amount, round_down
 from ledger.selectors import member_get_by_uid
-from ledger.services import Entry, Reference, lock_accounts
 from operators.services import audit_record
 from peatio_mgmt.errors import BusinessRuleError, IllegalTransition, InsufficientFunds, RecordNotFound
 from peatio_mgmt.idempotency import TID_MAX_LENGTH, TID_TAKEN, TID_TOO_LONG, find_by_tid, insert_with_tid, is_retry
@@ -265,14 +265,15 @@ def _fire_by_id(withdraw_id: int, event: str, *, txid: str | None, error: dict |
     return withdraw
 
 
-def _may_return_funds(confirmed_risk: bool):
-    """The check of reject and fail: from confirming the coins may have left, so the funds go back to the member
-    only on an explicit confirmation, and for an ethereum withdraw only once the gateway's confirmations answer
-    FAILED (domain.md §15.6): returning them while the signed transaction may still be mined would pay twice.
-    The node is asked under the withdraw's row lock; a node that cannot be reached refuses too (nothing is known)."""
+def _may_return_funds(operator, confirmed_risk: bool):
+    """The check of an operator's reject or fail: from confirming the coins may have left, so the funds go back to
+    the member only on the operator's explicit confirmation, and for an ethereum withdraw only once the gateway's
+    confirmations answer FAILED (domain.md §15.6): returning them while the signed transaction may still be mined
+    would pay twice. The node is asked under the withdraw's row lock; a node that cannot be reached refuses too
+    (nothing is known). The workers decide from the gateway's answers themselves (withdraw_confirm)."""
 
     def check(withdraw: Withdraw) -> None:
-        if withdraw.state != S.CONFIRMING:
+        if operator is None or withdraw.state != S.CONFIRMING:
             return
         if not confirmed_risk:
             raise BusinessRuleError(RISK_WARNING)
@@ -311,7 +312,7 @@ def withdraw_reject(*, withdraw_id: int, txid: str | None = None, error: dict | 
                     confirmed_risk: bool = False) -> Withdraw:
     """submitted/accepted/confirming -> rejected, funds unlocked (from confirming: see _may_return_funds)."""
     return _fire_by_id(withdraw_id, "reject", txid=txid, error=error, operator=operator,
-                       check=_may_return_funds(confirmed_risk))
+                       check=_may_return_funds(operator, confirmed_risk))
 
 
 @transaction.atomic(durable=True)
@@ -344,7 +345,7 @@ def withdraw_fail(*, withdraw_id: int, txid: str | None = None, error: dict | No
                   confirmed_risk: bool = False) -> Withdraw:
     """processing/confirming/errored -> failed, funds unlocked (from confirming: see _may_return_funds)."""
     return _fire_by_id(withdraw_id, "fail", txid=txid, error=error, operator=operator,
-                       check=_may_return_funds(confirmed_risk))
+                       check=_may_return_funds(operator, confirmed_risk))
 
 
 @transaction.atomic(durable=True)

@@ -56,7 +56,7 @@ def test_an_operator_fails_a_withdraw_at_once_while_the_confirm_worker_waits_on_
     assert asking.wait(10)  # the worker is waiting on the node about `first`
 
     started = time.monotonic()
-    services.withdraw_fail(withdraw_id=second.pk, confirmed_risk=True)  # an operator's fail of a dropped transaction
+    services.withdraw_fail(withdraw_id=second.pk)  # an operator's fail of a dropped transaction
     assert time.monotonic() - started < SLOW / 2
 
     worker.join(30)
