@@ -26,11 +26,11 @@ from deposits.models import (
     PaymentAddress,
 )
 from deposits.states import DEPOSIT_MACHINE
+from ledger.core import Entry, Reference
 from ledger.models import AccountType, Currency, CurrencyType
 from ledger.models import WalletGateway as WalletGatewayKind
 from ledger.money import MAX_FRACTION_DIGITS, MONEY_CONTEXT, ZERO, format_amount, round_down
 from ledger.selectors import member_get_by_uid
-from ledger.services import Entry, Reference
 from operators.services import audit_record
 from peatio_mgmt.errors import BusinessRuleError, RecordNotFound
 from peatio_mgmt.idempotency import TID_MAX_LENGTH, TID_TAKEN, TID_TOO_LONG, find_by_tid, insert_with_tid, is_retry

@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 
 from deposits.models import Deposit
 from ledger import services
+from ledger.core import CREDIT, DEBIT
 from ledger.currency_form import CurrencyForm
 from ledger.models import Account, AccountType, ChartAccount, Currency, Member, Operation, Transfer
 from ledger.money import format_amount
@@ -164,7 +165,7 @@ class CorrectionForm(forms.Form):
     code = forms.ModelChoiceField(queryset=ChartAccount.objects.order_by("code"), to_field_name="code",
                                   help_text="The account of the chart to post to.")
     currency = forms.ModelChoiceField(queryset=Currency.objects.order_by("position", "id"))
-    side = forms.ChoiceField(choices=[(services.DEBIT, "debit"), (services.CREDIT, "credit")])
+    side = forms.ChoiceField(choices=[(DEBIT, "debit"), (CREDIT, "credit")])
     amount = forms.DecimalField(max_digits=32, decimal_places=16, min_value=0)
     uid = forms.CharField(label="Member UID", max_length=32, required=False,
                           help_text="Required for a member account (liability codes), ignored otherwise.")

@@ -6,9 +6,8 @@ from decimal import Decimal
 import factory
 
 from deposits.models import Deposit
-from ledger import services as ledger
+from ledger.core import Entry, Reference
 from ledger.models import AccountType, Currency, Member
-from ledger.services import Entry
 from trades.models import Market
 from withdraws.models import Withdraw
 
@@ -54,7 +53,7 @@ class CoinFactory(CurrencyFactory):
     address_format = "bitcoin"
 
 
-def fund_member(member: Member, currency: Currency, amount, *, reference: ledger.Reference | None = None):
+def fund_member(member: Member, currency: Currency, amount, *, reference: Reference | None = None):
     """Give a member funds the way money enters the exchange: asset credit + member liability credit."""
     amount = Decimal(str(amount))
     return Entry(reference).platform(AccountType.ASSET, currency, "credit", amount).plus_funds(member, currency, amount).post()

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from ledger import selectors, services
 from ledger.api.fields import ChartCode, CurrencyCode
+from ledger.core import CREDIT, DEBIT
 from ledger.models import AccountType
 from peatio_mgmt.management_api.fields import (
     AmountField,
@@ -128,7 +129,7 @@ class JournalViewSet(ManagementViewSet):
 
     def new(self, request):
         values = self.validated(self.new_params)
-        side = services.DEBIT if values["debit"] is not None else services.CREDIT
+        side = DEBIT if values["debit"] is not None else CREDIT
         operation = services.operation_post(
             account=values["code"], currency=values["currency"], side=side, amount=values[side], uid=values.get("uid"),
         )

@@ -15,8 +15,8 @@ from django.db import connection
 
 from deposits.models import Deposit
 from ledger.books import LAST_CHECK_KEY, books_check
+from ledger.core import Entry, Reference
 from ledger.models import AccountType, Transfer
-from ledger.services import Entry, Reference
 from tests.factories import DepositFactory, MemberFactory, WithdrawFactory, fund_member
 from tests.support import database_url
 from withdraws.models import Withdraw

@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import pytest
 
+from ledger.chart import Chart
+from ledger.core import Entry, Reference
 from ledger.models import AccountType, Operation
-from ledger.services import Chart, Entry, Reference
 from operators import reports
 from tests.factories import fund_member
 
