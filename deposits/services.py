@@ -31,7 +31,7 @@ from ledger.models import AccountType, Currency, CurrencyType
 from ledger.models import WalletGateway as WalletGatewayKind
 from ledger.money import MAX_FRACTION_DIGITS, MONEY_CONTEXT, ZERO, format_amount, round_down
 from ledger.selectors import member_get_by_uid
-from operators.services import audit_record
+from operators.services import Operator, audit_record
 from peatio_mgmt.errors import BusinessRuleError, RecordNotFound
 from peatio_mgmt.idempotency import TID_MAX_LENGTH, TID_TAKEN, TID_TOO_LONG, find_by_tid, insert_with_tid, is_retry
 from withdraws.gateways import GatewayError, gateway_for
@@ -44,7 +44,7 @@ TXID_UNIQUE = "deposits_currency_txid_txout_uniq"
 
 @transaction.atomic(durable=True)
 def deposit_create(*, uid: str, currency: Currency, amount: Decimal, tid: str | None = None, accept: bool = False,
-                   request_digest: str, operator=None) -> Deposit:
+                   request_digest: str, operator: Operator | None = None) -> Deposit:
     """Record a fiat deposit of `amount` (fee deducted) and, with `accept`, load it at once — one transaction.
     `operator`: the console's user recording it (audited); None for the API.
 
@@ -88,7 +88,8 @@ def _lock(deposit_id: int) -> Deposit:
     return Deposit.objects.select_for_update(of=("self",)).select_related("member", "currency").get(pk=deposit_id)
 
 
-def _record(deposit: Deposit, *, operator, action: str, from_state: str | None, note: str = "") -> None:
+def _record(deposit: Deposit, *, operator: Operator | None, action: str, from_state: str | None,
+            note: str = "") -> None:
     """The operator's audit record, the last write of the service's transaction (nothing without an operator)."""
     audit_record(actor=operator, action=action, obj=deposit, from_state=from_state, to_state=deposit.state,
                  amount=deposit.amount, currency=deposit.currency_id, note=note)
@@ -119,7 +120,7 @@ def deposit_accept(*, deposit_id: int) -> Deposit:
 
 
 @transaction.atomic(durable=True)
-def deposit_cancel(*, deposit_id: int, operator=None) -> Deposit:
+def deposit_cancel(*, deposit_id: int, operator: Operator | None = None) -> Deposit:
     """submitted -> canceled; a coin deposit is never canceled (it is rejected)."""
     deposit = _lock(deposit_id)
     previous = deposit.state
@@ -527,7 +528,7 @@ def _operator_reason(deposit: Deposit, kind: str, reason: str) -> str:
 
 
 @transaction.atomic(durable=True)
-def deposit_operator_accept(*, deposit_id: int, operator=None, reason: str = "",
+def deposit_operator_accept(*, deposit_id: int, operator: Operator | None = None, reason: str = "",
                             confirmed_risk: bool = False) -> Deposit:
     """An operator accepts a submitted deposit. A coin one needs a reason (OperatorAccepted) and, below
     min_confirmations or orphaned, the risk confirmation too; later scan passes never credit it again."""
@@ -545,7 +546,7 @@ def deposit_operator_accept(*, deposit_id: int, operator=None, reason: str = "",
 
 @transaction.atomic(durable=True)
 def deposit_record_coin(*, uid: str, currency: Currency, amount: Decimal, txid: str, txout: int = 0,
-                        address: str, operator=None) -> Deposit:
+                        address: str, operator: Operator | None = None) -> Deposit:
     """An operator records a coin deposit of a `manual`-gateway currency (§14.7): detect as the scan does, no
     block; it stays `submitted` (confirmations 0) until an operator accepts it (deposit_operator_accept, which asks
     for the risk box below min_confirmations) or rejects it. A duplicate (currency, txid, txout) is refused."""
@@ -580,7 +581,7 @@ def deposit_record_coin(*, uid: str, currency: Currency, amount: Decimal, txid: 
 
 
 @transaction.atomic(durable=True)
-def deposit_operator_reject(*, deposit_id: int, operator=None, reason: str = "") -> Deposit:
+def deposit_operator_reject(*, deposit_id: int, operator: Operator | None = None, reason: str = "") -> Deposit:
     """An operator rejects a submitted deposit; a coin one needs a reason (OperatorRejected)."""
     deposit = _lock(deposit_id)
     previous = deposit.state
@@ -591,7 +592,7 @@ def deposit_operator_reject(*, deposit_id: int, operator=None, reason: str = "")
 
 
 @transaction.atomic(durable=True)
-def deposit_scan_rescan(*, currency_id: str, height: int, operator=None) -> DepositScanCursor:
+def deposit_scan_rescan(*, currency_id: str, height: int, operator: Operator | None = None) -> DepositScanCursor:
     """Rescan from block H (0 <= H <= height + 1): the cursor goes to H - 1, stored blocks >= H are forgotten and a
     halt is cleared. Safe at any time: detection is idempotent by (currency, txid, txout)."""
     cursor = DepositScanCursor.objects.select_for_update().filter(currency_id=currency_id).first()

@@ -16,7 +16,7 @@ from django.db.models import Q
 from ledger.core import Entry, Reference
 from ledger.models import ChartAccount, Currency, Member, Operation, ReferenceType, Transfer
 from ledger.selectors import transfer_postings
-from operators.services import audit_record
+from operators.services import Operator, audit_record
 from peatio_mgmt.errors import BusinessRuleError, RecordNotFound
 from peatio_mgmt.idempotency import request_digest
 
@@ -51,7 +51,7 @@ def _members_by_uid(uids: Iterable[str]) -> dict[str, Member]:
 
 @transaction.atomic(durable=True)
 def operation_post(*, account: ChartAccount, currency: Currency, side: str, amount: Decimal, uid: str | None = None,
-                   operator=None, reason: str = "") -> Operation:
+                   operator: Operator | None = None, reason: str = "") -> Operation:
     """One posting through /<type>/new, or an operator's correction (audited with the `reason`): member-scope codes
     move the member's balance or locked, platform codes none.
 

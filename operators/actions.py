@@ -23,6 +23,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from operators import services
+from operators.services import Operator
 from peatio_mgmt.errors import DomainError, RecordNotFound
 
 CONFIRM_TEMPLATE = "admin/operators/confirm_action.html"
@@ -47,7 +48,7 @@ class RowAction:
 
     name: str
     verb: str  # "accept", "approve": the button and the messages say it
-    run: Callable[[models.Model, Inputs, object], models.Model]
+    run: Callable[[models.Model, Inputs, Operator], models.Model]
     permission: str  # "app.codename"; the ModelAdmin answers has_<codename>_permission (see OperatorActions)
     takes_txid: bool = False
     takes_reason: bool = False
@@ -75,7 +76,7 @@ def _preview_inputs(action: RowAction, row: models.Model) -> Inputs:
                   reason=PREVIEW_REASON if action.takes_reason else "")
 
 
-def perform(action: RowAction, *, model: type[models.Model], pk: int, operator, inputs: Inputs,
+def perform(action: RowAction, *, model: type[models.Model], pk: int, operator: Operator, inputs: Inputs,
             preview: bool = False) -> Outcome:
     """Run the action's service on one row (with `preview`: rolled back, its outcome read). A refusal — a domain
     error, or a constraint the database enforces — leaves nothing written and is reported in the outcome."""

@@ -20,6 +20,9 @@ from ledger.models import Account, Currency
 from operators import totp
 from operators.models import AuditRecord, OperatorTOTP
 
+# Who does an action: a console user; services take None for the API and the workers.
+Operator = AbstractBaseUser
+
 
 @dataclass(frozen=True)
 class Preview:
@@ -66,7 +69,7 @@ def _member_account(obj: models.Model) -> Account | None:
 
 def audit_record(
     *,
-    actor: AbstractBaseUser | None,
+    actor: Operator | None,
     action: str,
     obj: models.Model,
     from_state: str | None,

@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 
 from ledger.models import Currency, Member
 from ledger.selectors import member_get_by_uid
-from operators.services import audit_record
+from operators.services import Operator, audit_record
 from peatio_mgmt.errors import BusinessRuleError, RecordNotFound
 from peatio_mgmt.idempotency import request_digest
 from peatio_mgmt.state_machine import StateMachine
@@ -132,7 +132,8 @@ def beneficiary_create(*, uid: str, currency: Currency, name: str, rid: str | No
 
 
 @transaction.atomic(durable=True)
-def beneficiary_state_change(*, beneficiary_id: int, uid: str, state: str, operator=None) -> Beneficiary:
+def beneficiary_state_change(*, beneficiary_id: int, uid: str, state: str,
+                             operator: Operator | None = None) -> Beneficiary:
     """PUT /beneficiaries/state (§7.12), and an operator's archive (§8.3, audited): `active` or `archived`, the row
     locked FOR UPDATE.
 

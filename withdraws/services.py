@@ -24,7 +24,7 @@ from ledger.core import Entry, Reference, lock_accounts
 from ledger.models import AccountType, Currency, CurrencyType
 from ledger.money import MONEY_CONTEXT, ZERO, format_amount, round_down
 from ledger.selectors import member_get_by_uid
-from operators.services import audit_record
+from operators.services import Operator, audit_record
 from peatio_mgmt.errors import BusinessRuleError, IllegalTransition, InsufficientFunds, RecordNotFound
 from peatio_mgmt.idempotency import TID_MAX_LENGTH, TID_TAKEN, TID_TOO_LONG, find_by_tid, insert_with_tid, is_retry
 from withdraws import addresses, beneficiaries
@@ -246,12 +246,12 @@ RISK_WARNING = ("The withdraw is confirming: its coins may already have left the
 STILL_MINEABLE = "Cannot fail withdraw while its transaction can still be mined"
 
 
-def _record(withdraw: Withdraw, *, operator, action: str, from_state: str, note: str = "") -> None:
+def _record(withdraw: Withdraw, *, operator: Operator | None, action: str, from_state: str, note: str = "") -> None:
     audit_record(actor=operator, action=action, obj=withdraw, from_state=from_state, to_state=withdraw.state,
                  amount=withdraw.sum, currency=withdraw.currency_id, note=note)
 
 
-def _fire_by_id(withdraw_id: int, event: str, *, txid: str | None, error: dict | None, operator=None,
+def _fire_by_id(withdraw_id: int, event: str, *, txid: str | None, error: dict | None, operator: Operator | None = None,
                 check=None) -> Withdraw:
     """Lock the withdraw, run `check` on it, record `txid` when given, fire `event` (domain.md §6.4)."""
     withdraw = _locked_or_404(withdraw_id)
@@ -265,7 +265,7 @@ def _fire_by_id(withdraw_id: int, event: str, *, txid: str | None, error: dict |
     return withdraw
 
 
-def _may_return_funds(operator, confirmed_risk: bool):
+def _may_return_funds(operator: Operator | None, confirmed_risk: bool):
     """The check of an operator's reject or fail: from confirming the coins may have left, so the funds go back to
     the member only on the operator's explicit confirmation, and for an ethereum withdraw only once the gateway's
     confirmations answer FAILED (domain.md §15.6): returning them while the signed transaction may still be mined
@@ -296,7 +296,7 @@ def withdraw_submit(*, withdraw_id: int, txid: str | None = None, error: dict | 
 
 @transaction.atomic(durable=True)
 def withdraw_cancel(*, withdraw_id: int, txid: str | None = None, error: dict | None = None,
-                    operator=None) -> Withdraw:
+                    operator: Operator | None = None) -> Withdraw:
     """prepared/submitted/accepted -> canceled, funds unlocked (none from prepared)."""
     return _fire_by_id(withdraw_id, "cancel", txid=txid, error=error, operator=operator)
 
@@ -308,8 +308,8 @@ def withdraw_accept(*, withdraw_id: int, txid: str | None = None, error: dict | 
 
 
 @transaction.atomic(durable=True)
-def withdraw_reject(*, withdraw_id: int, txid: str | None = None, error: dict | None = None, operator=None,
-                    confirmed_risk: bool = False) -> Withdraw:
+def withdraw_reject(*, withdraw_id: int, txid: str | None = None, error: dict | None = None,
+                    operator: Operator | None = None, confirmed_risk: bool = False) -> Withdraw:
     """submitted/accepted/confirming -> rejected, funds unlocked (from confirming: see _may_return_funds)."""
     return _fire_by_id(withdraw_id, "reject", txid=txid, error=error, operator=operator,
                        check=_may_return_funds(operator, confirmed_risk))
@@ -317,7 +317,7 @@ def withdraw_reject(*, withdraw_id: int, txid: str | None = None, error: dict | 
 
 @transaction.atomic(durable=True)
 def withdraw_process(*, withdraw_id: int, txid: str | None = None, error: dict | None = None,
-                     operator=None) -> Withdraw:
+                     operator: Operator | None = None) -> Withdraw:
     """accepted/skipped/errored -> processing; a coin withdraw's send is queued after commit."""
     return _fire_by_id(withdraw_id, "process", txid=txid, error=error, operator=operator)
 
@@ -341,8 +341,8 @@ def withdraw_success(*, withdraw_id: int, txid: str | None = None, error: dict |
 
 
 @transaction.atomic(durable=True)
-def withdraw_fail(*, withdraw_id: int, txid: str | None = None, error: dict | None = None, operator=None,
-                  confirmed_risk: bool = False) -> Withdraw:
+def withdraw_fail(*, withdraw_id: int, txid: str | None = None, error: dict | None = None,
+                  operator: Operator | None = None, confirmed_risk: bool = False) -> Withdraw:
     """processing/confirming/errored -> failed, funds unlocked (from confirming: see _may_return_funds)."""
     return _fire_by_id(withdraw_id, "fail", txid=txid, error=error, operator=operator,
                        check=_may_return_funds(operator, confirmed_risk))
@@ -373,7 +373,7 @@ def _txid_note(withdraw: Withdraw) -> str:
 
 
 @transaction.atomic(durable=True)
-def withdraw_approve(*, withdraw_id: int, txid: str | None = None, operator=None) -> Withdraw:
+def withdraw_approve(*, withdraw_id: int, txid: str | None = None, operator: Operator | None = None) -> Withdraw:
     """An operator approves the withdraw as paid: the events of withdraws.states.APPROVE_EVENTS up to succeed, in
     one transaction on the one locked row; a coin withdraw needs its txid (typed, or recorded before)."""
     withdraw = _locked_or_404(withdraw_id)
@@ -388,7 +388,7 @@ def withdraw_approve(*, withdraw_id: int, txid: str | None = None, operator=None
 
 
 @transaction.atomic(durable=True)
-def withdraw_record_txid(*, withdraw_id: int, txid: str, operator=None) -> Withdraw:
+def withdraw_record_txid(*, withdraw_id: int, txid: str, operator: Operator | None = None) -> Withdraw:
     """An operator records the txid of a coin withdraw paid outside the exchange: accepted -> confirming (load) or
     processing -> confirming (dispatch)."""
     withdraw = _locked_or_404(withdraw_id)
