@@ -57,7 +57,8 @@ def preview(run: Callable[[], object]) -> Preview:
         return previewed.preview
     finally:
         _previewing.reset(token)
-    raise RuntimeError("the previewed service recorded no audit record: was it given the operator?")
+    # Only a service that never calls audit_record gets here, and it has committed: every operator service records.
+    raise RuntimeError("the previewed service never called audit_record: it is not an operator's action")
 
 
 def _member_account(obj: models.Model) -> Account | None:
@@ -82,6 +83,8 @@ def audit_record(
     commit or neither does. No actor (the API, a worker): nothing is recorded. Inside `preview`: the outcome is
     read and the transaction rolled back."""
     if actor is None:
+        if _previewing.get():  # raised inside the service's transaction: nothing of it is written
+            raise RuntimeError("a previewed service must be given the operator: it recorded no audit record")
         return None
     if not connection.in_atomic_block:
         raise RuntimeError("audit_record must run inside the transaction of the action it records")
