@@ -1,4 +1,4 @@
-"""Member-to-member transfers through the ledger core (ledger.services.Entry), as /transfers/new posts them.
+"""Member-to-member transfers through the ledger core (ledger.core.Entry), as /transfers/new posts them.
 
 One transfer = one transaction: insert the Transfer row (services.transfer_insert, as transfer_create does),
 lock both accounts in (member, currency) order, check the funds on the locked rows, write both accounts and the
@@ -22,8 +22,9 @@ from django.core.management import call_command  # noqa: E402
 from django.db import transaction  # noqa: E402
 
 from bench.harness import main, pick_pair  # noqa: E402
+from ledger.core import Entry, Reference  # noqa: E402
 from ledger.models import AccountType, Currency, Member  # noqa: E402
-from ledger.services import Entry, Reference, transfer_insert  # noqa: E402
+from ledger.services import transfer_insert  # noqa: E402
 
 MEMBERS = int(os.environ.get("BENCH_MEMBERS", "1000"))
 FUNDS = Decimal("1000000")

@@ -1,11 +1,11 @@
 """Deposits in the console: read-only records; accountants record fiat deposits through deposit_create, operators
 holding deposits.accept_deposit also record coin deposits of manual-gateway currencies (deposit_record_coin), and
-accept, reject or cancel them through the deposit services (operators.actions)."""
+accept, reject or cancel them through the deposit services (operators.actions), each called with the acting
+operator, who is recorded in the audit trail by the service itself."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -14,8 +14,7 @@ from django.urls import reverse
 from deposits import services
 from deposits.models import Deposit, DepositScanCursor, PaymentAddress
 from ledger.models import Currency, CurrencyType, WalletGateway
-from operators.actions import OperatorActions, RowAction, body
-from operators.services import audit_record
+from operators.actions import OperatorActions, RowAction
 from peatio_mgmt.admin_readonly import ReadOnlyAdmin
 from peatio_mgmt.errors import BusinessRuleError
 from peatio_mgmt.idempotency import request_digest
@@ -23,33 +22,22 @@ from peatio_mgmt.idempotency import request_digest
 ACCEPT = "deposits.accept_deposit"
 RESCAN = "ledger.change_wallet_gateway"
 
-
-def _event(service):
-    return lambda deposit, inputs: body(service)(deposit_id=deposit.pk)
-
-
 COIN_RISK_WARNING = ("This deposit may never be received: it is below min_confirmations or its block left the chain. "
                      "Tick to credit the member anyway.")
 
 
-def _accept(deposit: Deposit, inputs) -> Deposit:
+def _accept(deposit: Deposit, inputs, operator) -> Deposit:
     """fiat: accept; coin: accept with the operator's reason (and the risk box below min_confirmations)."""
-    if deposit.type == CurrencyType.COIN:
-        return body(services.deposit_operator_accept)(deposit_id=deposit.pk, reason=inputs.reason,
-                                                      confirmed_risk=inputs.confirmed_risk)
-    return body(services.deposit_accept)(deposit_id=deposit.pk)
+    return services.deposit_operator_accept(deposit_id=deposit.pk, reason=inputs.reason,
+                                            confirmed_risk=inputs.confirmed_risk, operator=operator)
 
 
-def _reject(deposit: Deposit, inputs) -> Deposit:
-    if deposit.type == CurrencyType.COIN:
-        return body(services.deposit_operator_reject)(deposit_id=deposit.pk, reason=inputs.reason)
-    return body(services.deposit_reject)(deposit_id=deposit.pk)
+def _reject(deposit: Deposit, inputs, operator) -> Deposit:
+    return services.deposit_operator_reject(deposit_id=deposit.pk, reason=inputs.reason, operator=operator)
 
 
-def _cancel(deposit: Deposit, inputs) -> Deposit:
-    if deposit.type == CurrencyType.COIN:
-        raise BusinessRuleError("A coin deposit is never canceled: reject it")
-    return body(services.deposit_cancel)(deposit_id=deposit.pk)
+def _cancel(deposit: Deposit, inputs, operator) -> Deposit:
+    return services.deposit_cancel(deposit_id=deposit.pk, operator=operator)
 
 
 def _coin_risky(deposit: Deposit) -> bool:
@@ -136,27 +124,6 @@ class DepositForm(forms.Form):
         return data
 
 
-@transaction.atomic(durable=True)
-def _create(*, actor, uid: str, currency: Currency, amount, tid: str | None) -> Deposit:
-    """deposit_create and its audit record, one transaction (operators.actions explains `body`)."""
-    digest = request_digest({"uid": uid, "tid": tid, "currency": currency, "amount": amount, "state": None})
-    deposit = body(services.deposit_create)(uid=uid, currency=currency, amount=amount, tid=tid, request_digest=digest)
-    audit_record(actor=actor, action="create", obj=deposit, from_state=None, to_state=deposit.state,
-                 amount=deposit.amount, currency=deposit.currency_id, note=f"fee {deposit.fee}")
-    return deposit
-
-
-@transaction.atomic(durable=True)
-def _record_coin(*, actor, uid: str, currency: Currency, amount, txid: str, txout: int, address: str) -> Deposit:
-    """deposit_record_coin and its audit record, one transaction."""
-    deposit = body(services.deposit_record_coin)(uid=uid, currency=currency, amount=amount, txid=txid, txout=txout,
-                                                 address=address)
-    audit_record(actor=actor, action="create", obj=deposit, from_state=None, to_state=deposit.state,
-                 amount=deposit.amount, currency=deposit.currency_id,
-                 note=f"manual coin deposit: txid {deposit.txid}:{deposit.txout} to {deposit.address}")
-    return deposit
-
-
 @admin.register(Deposit)
 class DepositAdmin(OperatorActions, ReadOnlyAdmin):
     list_display = ("tid", "member", "currency", "type", "amount", "fee", "state", "address", "txid",
@@ -194,13 +161,17 @@ class DepositAdmin(OperatorActions, ReadOnlyAdmin):
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
-                if data["currency"].type == CurrencyType.COIN:
-                    deposit = _record_coin(actor=request.user, uid=data["uid"].strip(), currency=data["currency"],
-                                           amount=data["amount"], txid=data["txid"].strip(), txout=data["txout"],
-                                           address=data["address"].strip())
+                uid, currency, amount = data["uid"].strip(), data["currency"], data["amount"]
+                if currency.type == CurrencyType.COIN:
+                    deposit = services.deposit_record_coin(uid=uid, currency=currency, amount=amount,
+                                                           txid=data["txid"].strip(), txout=data["txout"],
+                                                           address=data["address"].strip(), operator=request.user)
                 else:
-                    deposit = _create(actor=request.user, uid=data["uid"].strip(), currency=data["currency"],
-                                      amount=data["amount"], tid=data["tid"].strip() or None)
+                    tid = data["tid"].strip() or None
+                    digest = request_digest({"uid": uid, "tid": tid, "currency": currency, "amount": amount,
+                                             "state": None})
+                    deposit = services.deposit_create(uid=uid, currency=currency, amount=amount, tid=tid,
+                                                      request_digest=digest, operator=request.user)
             except BusinessRuleError as error:
                 form.add_error(None, str(error))
             else:
@@ -269,7 +240,8 @@ class DepositScanCursorAdmin(ReadOnlyAdmin):
         form = RescanForm(request.POST or None, initial={"height": cursor.height + 1})
         if request.method == "POST" and form.is_valid():
             try:
-                _rescan(actor=request.user, cursor=cursor, height=form.cleaned_data["height"])
+                services.deposit_scan_rescan(currency_id=cursor.currency_id, height=form.cleaned_data["height"],
+                                             operator=request.user)
             except BusinessRuleError as error:
                 form.add_error("height", str(error))
             else:
@@ -279,12 +251,3 @@ class DepositScanCursorAdmin(ReadOnlyAdmin):
         context = {**self.admin_site.each_context(request), "title": f"Rescan {cursor.currency_id}",
                    "opts": self.model._meta, "form": form, "cursor": cursor}
         return TemplateResponse(request, "admin/deposits/depositscancursor/rescan.html", context)
-
-
-@transaction.atomic(durable=True)
-def _rescan(*, actor, cursor: DepositScanCursor, height: int) -> DepositScanCursor:
-    before = f"height {cursor.height}{' halted' if cursor.halted else ''}"
-    moved = body(services.deposit_scan_rescan)(currency_id=cursor.currency_id, height=height)
-    audit_record(actor=actor, action="rescan", obj=moved, from_state=before, to_state=f"height {moved.height}",
-                 currency=moved.currency_id, note=f"rescan from block {height}")
-    return moved

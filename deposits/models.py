@@ -1,7 +1,7 @@
 """Deposits: money arriving for a member (domain.md §5).
 
 Written only by deposits.services (create, and the transitions of deposits.states); accepting a deposit moves
-the member's balance and writes its postings through ledger.services in the same transaction.
+the member's balance and writes its postings through the ledger core (ledger.core) in the same transaction.
 The database enforces: tid unique ignoring case; amount > 0, 0 <= fee < amount; (currency, txid, txout) unique.
 """
 

@@ -26,11 +26,12 @@ from deposits.models import (
     PaymentAddress,
 )
 from deposits.states import DEPOSIT_MACHINE
+from ledger.core import Entry, Reference
 from ledger.models import AccountType, Currency, CurrencyType
 from ledger.models import WalletGateway as WalletGatewayKind
 from ledger.money import MAX_FRACTION_DIGITS, MONEY_CONTEXT, ZERO, format_amount, round_down
 from ledger.selectors import member_get_by_uid
-from ledger.services import Entry, Reference
+from operators.services import Operator, audit_record
 from peatio_mgmt.errors import BusinessRuleError, RecordNotFound
 from peatio_mgmt.idempotency import TID_MAX_LENGTH, TID_TAKEN, TID_TOO_LONG, find_by_tid, insert_with_tid, is_retry
 from withdraws.gateways import GatewayError, gateway_for
@@ -43,8 +44,9 @@ TXID_UNIQUE = "deposits_currency_txid_txout_uniq"
 
 @transaction.atomic(durable=True)
 def deposit_create(*, uid: str, currency: Currency, amount: Decimal, tid: str | None = None, accept: bool = False,
-                   request_digest: str) -> Deposit:
+                   request_digest: str, operator: Operator | None = None) -> Deposit:
     """Record a fiat deposit of `amount` (fee deducted) and, with `accept`, load it at once — one transaction.
+    `operator`: the console's user recording it (audited); None for the API.
 
     A repeated request (same tid, same digest) answers the stored deposit and changes nothing.
     """
@@ -77,11 +79,20 @@ def deposit_create(*, uid: str, currency: Currency, amount: Decimal, tid: str | 
     )
     if created and accept:
         _accept(deposit)
+    if created:
+        _record(deposit, operator=operator, action="create", from_state=None, note=f"fee {deposit.fee}")
     return deposit
 
 
 def _lock(deposit_id: int) -> Deposit:
     return Deposit.objects.select_for_update(of=("self",)).select_related("member", "currency").get(pk=deposit_id)
+
+
+def _record(deposit: Deposit, *, operator: Operator | None, action: str, from_state: str | None,
+            note: str = "") -> None:
+    """The operator's audit record, the last write of the service's transaction (nothing without an operator)."""
+    audit_record(actor=operator, action=action, obj=deposit, from_state=from_state, to_state=deposit.state,
+                 amount=deposit.amount, currency=deposit.currency_id, note=note)
 
 
 def _fire(deposit: Deposit, event: str) -> None:
@@ -109,9 +120,14 @@ def deposit_accept(*, deposit_id: int) -> Deposit:
 
 
 @transaction.atomic(durable=True)
-def deposit_cancel(*, deposit_id: int) -> Deposit:
+def deposit_cancel(*, deposit_id: int, operator: Operator | None = None) -> Deposit:
+    """submitted -> canceled; a coin deposit is never canceled (it is rejected)."""
     deposit = _lock(deposit_id)
+    previous = deposit.state
+    if deposit.type == CurrencyType.COIN:
+        raise BusinessRuleError("A coin deposit is never canceled: reject it")
     _fire(deposit, "cancel")
+    _record(deposit, operator=operator, action="cancel", from_state=previous)
     return deposit
 
 
@@ -495,36 +511,43 @@ REASON_REQUIRED = "A reason is required"
 RISK_REQUIRED = "This deposit may never be received: tick the extra confirmation to accept it anyway"
 
 
-def _coin_locked(deposit_id: int) -> Deposit:
-    deposit = _lock(deposit_id)
-    if deposit.type != CurrencyType.COIN:
-        raise BusinessRuleError("Not a coin deposit")
-    return deposit
-
-
 def coin_deposit_is_risky(deposit: Deposit) -> bool:
     """Accepting it may credit coins that never arrive: below min_confirmations, or orphaned."""
     return deposit.orphaned_at is not None or deposit.confirmations < deposit.currency.min_confirmations
 
 
+def _operator_reason(deposit: Deposit, kind: str, reason: str) -> str:
+    """A coin deposit is accepted or rejected by hand only with a reason, kept in its `error` as `kind`; the
+    audit note's part for it (a fiat deposit's reason is optional and kept in the audit record only)."""
+    reason = reason.strip()
+    if deposit.type == CurrencyType.COIN:
+        if not reason:
+            raise BusinessRuleError(REASON_REQUIRED)
+        deposit.error = [*deposit.error, _reason(kind, reason)]
+        deposit.save(update_fields=["error"])
+    return f"reason: {reason}" if reason else ""
+
+
 @transaction.atomic(durable=True)
-def deposit_operator_accept(*, deposit_id: int, reason: str, confirmed_risk: bool = False) -> Deposit:
-    """An operator accepts a submitted coin deposit: the reason goes to `error` as OperatorAccepted; below
-    min_confirmations or orphaned the risk confirmation is required too. Later passes never credit it again."""
-    deposit = _coin_locked(deposit_id)
-    if not reason.strip():
-        raise BusinessRuleError(REASON_REQUIRED)
-    if coin_deposit_is_risky(deposit) and not confirmed_risk:
+def deposit_operator_accept(*, deposit_id: int, operator: Operator | None = None, reason: str = "",
+                            confirmed_risk: bool = False) -> Deposit:
+    """An operator accepts a submitted deposit. A coin one needs a reason (OperatorAccepted) and, below
+    min_confirmations or orphaned, the risk confirmation too; later scan passes never credit it again."""
+    deposit = _lock(deposit_id)
+    previous = deposit.state
+    risky = deposit.type == CurrencyType.COIN and coin_deposit_is_risky(deposit)
+    note = _operator_reason(deposit, "OperatorAccepted", reason)
+    if risky and not confirmed_risk:
         raise BusinessRuleError(RISK_REQUIRED)
-    deposit.error = [*deposit.error, _reason("OperatorAccepted", reason.strip())]
-    deposit.save(update_fields=["error"])
     _accept(deposit)
+    _record(deposit, operator=operator, action="accept", from_state=previous,
+            note="; ".join(part for part in (note, "risk confirmed" if risky else "") if part))
     return deposit
 
 
 @transaction.atomic(durable=True)
 def deposit_record_coin(*, uid: str, currency: Currency, amount: Decimal, txid: str, txout: int = 0,
-                        address: str) -> Deposit:
+                        address: str, operator: Operator | None = None) -> Deposit:
     """An operator records a coin deposit of a `manual`-gateway currency (§14.7): detect as the scan does, no
     block; it stays `submitted` (confirmations 0) until an operator accepts it (deposit_operator_accept, which asks
     for the risk box below min_confirmations) or rejects it. A duplicate (currency, txid, txout) is refused."""
@@ -551,28 +574,32 @@ def deposit_record_coin(*, uid: str, currency: Currency, amount: Decimal, txid: 
         errors.append(TXID_TAKEN)
     if errors:
         raise BusinessRuleError(*errors)
-    return _insert_coin_deposit(member=member, currency=currency, amount=amount, address=address, txid=txid,
-                                txout=txout)
-
-
-@transaction.atomic(durable=True)
-def deposit_operator_reject(*, deposit_id: int, reason: str) -> Deposit:
-    deposit = _coin_locked(deposit_id)
-    if not reason.strip():
-        raise BusinessRuleError(REASON_REQUIRED)
-    deposit.error = [*deposit.error, _reason("OperatorRejected", reason.strip())]
-    deposit.save(update_fields=["error"])
-    _fire(deposit, "reject")
+    deposit = _insert_coin_deposit(member=member, currency=currency, amount=amount, address=address, txid=txid,
+                                   txout=txout)
+    _record(deposit, operator=operator, action="create", from_state=None,
+            note=f"manual coin deposit: txid {deposit.txid}:{deposit.txout} to {deposit.address}")
     return deposit
 
 
 @transaction.atomic(durable=True)
-def deposit_scan_rescan(*, currency_id: str, height: int) -> DepositScanCursor:
+def deposit_operator_reject(*, deposit_id: int, operator: Operator | None = None, reason: str = "") -> Deposit:
+    """An operator rejects a submitted deposit; a coin one needs a reason (OperatorRejected)."""
+    deposit = _lock(deposit_id)
+    previous = deposit.state
+    note = _operator_reason(deposit, "OperatorRejected", reason)
+    _fire(deposit, "reject")
+    _record(deposit, operator=operator, action="reject", from_state=previous, note=note)
+    return deposit
+
+
+@transaction.atomic(durable=True)
+def deposit_scan_rescan(*, currency_id: str, height: int, operator: Operator | None = None) -> DepositScanCursor:
     """Rescan from block H (0 <= H <= height + 1): the cursor goes to H - 1, stored blocks >= H are forgotten and a
     halt is cleared. Safe at any time: detection is idempotent by (currency, txid, txout)."""
     cursor = DepositScanCursor.objects.select_for_update().filter(currency_id=currency_id).first()
     if cursor is None:
         raise RecordNotFound()
+    before = f"height {cursor.height}{' halted' if cursor.halted else ''}"
     if not 0 <= height <= cursor.height + 1:
         raise BusinessRuleError(f"Block must be between 0 and {cursor.height + 1}")
     DepositScanBlock.objects.filter(currency_id=currency_id, number__gte=height).delete()
@@ -581,4 +608,6 @@ def deposit_scan_rescan(*, currency_id: str, height: int) -> DepositScanCursor:
         DepositScanBlock.objects.filter(currency_id=currency_id).delete()
     cursor.last_error = cursor.last_error_at = None
     cursor.save(update_fields=["height", "halted", "last_error", "last_error_at", "updated_at"])
+    audit_record(actor=operator, action="rescan", obj=cursor, from_state=before, to_state=f"height {cursor.height}",
+                 currency=currency_id, note=f"rescan from block {height}")
     return cursor

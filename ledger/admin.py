@@ -4,7 +4,6 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.forms.models import BaseInlineFormSet
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -13,11 +12,11 @@ from django.utils.html import format_html, format_html_join
 
 from deposits.models import Deposit
 from ledger import services
+from ledger.core import CREDIT, DEBIT
 from ledger.currency_form import CurrencyForm
 from ledger.models import Account, AccountType, ChartAccount, Currency, Member, Operation, Transfer
 from ledger.money import format_amount
-from operators.actions import body
-from operators.services import audit_record
+from operators.services import preview
 from peatio_mgmt.admin_readonly import ReadOnly, ReadOnlyAdmin
 from peatio_mgmt.errors import DomainError, RecordNotFound
 from trades.models import Trade
@@ -57,7 +56,7 @@ class MoneyInline(ReadOnly, admin.TabularInline):
     can_delete = False
     show_change_link = True
     ordering = ("-id",)
-    related: tuple[str, ...] = ("currency",)
+    related = ("currency",)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related(*self.related)
@@ -166,7 +165,7 @@ class CorrectionForm(forms.Form):
     code = forms.ModelChoiceField(queryset=ChartAccount.objects.order_by("code"), to_field_name="code",
                                   help_text="The account of the chart to post to.")
     currency = forms.ModelChoiceField(queryset=Currency.objects.order_by("position", "id"))
-    side = forms.ChoiceField(choices=[(services.DEBIT, "debit"), (services.CREDIT, "credit")])
+    side = forms.ChoiceField(choices=[(DEBIT, "debit"), (CREDIT, "credit")])
     amount = forms.DecimalField(max_digits=32, decimal_places=16, min_value=0)
     uid = forms.CharField(label="Member UID", max_length=32, required=False,
                           help_text="Required for a member account (liability codes), ignored otherwise.")
@@ -183,31 +182,12 @@ class CorrectionForm(forms.Form):
         return data
 
 
-class _Preview(Exception):
-    pass
-
-
-def _post_correction(*, actor, data: dict, preview: bool) -> tuple[Operation | None, Account | None]:
-    """operation_post and its audit record in one transaction; with `preview`, rolled back after reading the
-    posting and the member's resulting account."""
-    result: tuple[Operation, Account | None]  # set before the preview's rollback
-    try:
-        with transaction.atomic(durable=True):
-            account = data["code"]
-            uid = data["uid"].strip() if account.is_member_scope else None
-            operation = body(services.operation_post)(account=account, currency=data["currency"], side=data["side"],
-                                                     amount=data["amount"], uid=uid)
-            audit_record(actor=actor, action="post_correction", obj=operation, from_state=None, to_state=None,
-                         amount=data["amount"], currency=data["currency"],
-                         note=f"{data['side']} {account.code}{f' {uid}' if uid else ''}: {data['reason']}")
-            member_account = (Account.objects.filter(member_id=operation.member_id, currency=data["currency"]).first()
-                              if operation.member_id else None)
-            result = (operation, member_account)
-            if preview:
-                raise _Preview
-    except _Preview:
-        pass
-    return result
+def _post_correction(*, operator, data: dict):
+    """operation_post with the operator and the reason (the service records the audit)."""
+    account = data["code"]
+    return services.operation_post(account=account, currency=data["currency"], side=data["side"],
+                                   amount=data["amount"], uid=data["uid"].strip() if account.is_member_scope else None,
+                                   operator=operator, reason=data["reason"])
 
 
 @admin.register(Operation)
@@ -237,8 +217,11 @@ class OperationAdmin(ReadOnlyAdmin):
         if request.method == "POST" and form.is_valid():
             confirmed = request.POST.get("confirm") == "yes"
             try:
-                operation, member_account = _post_correction(actor=request.user, data=form.cleaned_data,
-                                                             preview=not confirmed)
+                if confirmed:
+                    operation = _post_correction(operator=request.user, data=form.cleaned_data)
+                else:
+                    seen = preview(lambda: _post_correction(operator=request.user, data=form.cleaned_data))
+                    operation, member_account = seen.obj, seen.account
             except RecordNotFound:
                 form.add_error("uid", "No member has this UID.")
             except DomainError as error:

@@ -2,8 +2,9 @@
 
 Tables and who writes them
 - AuditRecord: one row per operator action (who, when, which object, from-state -> to-state, amount, note),
-  written only by operators.services.audit_record inside the action's own transaction, so an action and its record
-  commit together or not at all. Read-only in the admin for every role.
+  written only by operators.services.audit_record, which the service doing the action calls with the acting
+  operator as the last write of its own transaction, so an action and its record commit together or not at all.
+  Read-only in the admin for every role.
 - OperatorTOTP: an operator's TOTP secret (RFC 6238), written only by the setup page (operators.views).
 Operators themselves are django.contrib.auth users (staff) in the role groups of operators.roles.
 

@@ -1,21 +1,76 @@
-"""Writes of the console: the audit trail and the operators' second factor."""
+"""Writes of the console: the audit trail, the preview of an operator's action, and the operators' second factor.
+
+The audit record is written by the service that does the action (Zulip's `do_*` actions and their audit log): a
+service takes the acting operator (None for the API and the workers, which record nothing) and records as the
+last write of its own transaction, so an action and its record commit together or not at all.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from decimal import Decimal
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
 
-from ledger.models import Currency
+from ledger.models import Account, Currency
 from operators import totp
 from operators.models import AuditRecord, OperatorTOTP
+
+# Who does an action: a console user; services take None for the API and the workers.
+Operator = AbstractBaseUser
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What an operator's action would write: its audit record (from and to state), the row as moved, and the
+    member's account of the row's currency after the move (None when the row names no member)."""
+
+    record: AuditRecord
+    obj: models.Model
+    account: Account | None
+
+
+class _Previewed(Exception):
+    def __init__(self, preview: Preview):
+        super().__init__("previewed: rolled back")
+        self.preview = preview
+
+
+_previewing: ContextVar[bool] = ContextVar("operators_previewing", default=False)
+
+
+def preview(run: Callable[[], object]) -> Preview:
+    """Run `run` — one service called with the acting operator — and roll back everything it wrote.
+
+    The service's audit record is its last write: there, still inside the service's transaction, the outcome is
+    read and an exception rolls the transaction back (after-commit hooks, such as queuing a send, are dropped
+    with it). What the operator confirms is what the service would do; a domain error of the service is raised.
+    """
+    token = _previewing.set(True)
+    try:
+        run()
+    except _Previewed as previewed:
+        return previewed.preview
+    finally:
+        _previewing.reset(token)
+    # Only a service that never calls audit_record gets here, and it has committed: every operator service records.
+    raise RuntimeError("the previewed service never called audit_record: it is not an operator's action")
+
+
+def _member_account(obj: models.Model) -> Account | None:
+    member_id, currency_id = getattr(obj, "member_id", None), getattr(obj, "currency_id", None)
+    if member_id is None or currency_id is None:
+        return None
+    return Account.objects.filter(member_id=member_id, currency_id=currency_id).first()
 
 
 def audit_record(
     *,
-    actor: User,
+    actor: Operator | None,
     action: str,
     obj: models.Model,
     from_state: str | None,
@@ -23,11 +78,17 @@ def audit_record(
     amount: Decimal | None = None,
     currency: Currency | str | None = None,
     note: str = "",
-) -> AuditRecord:
-    """Record an operator action; called inside the action's transaction so both commit or neither does."""
+) -> AuditRecord | None:
+    """Record an operator action; called by the service doing it, as the last write of its transaction, so both
+    commit or neither does. No actor (the API, a worker): nothing is recorded. Inside `preview`: the outcome is
+    read and the transaction rolled back."""
+    if actor is None:
+        if _previewing.get():  # raised inside the service's transaction: nothing of it is written
+            raise RuntimeError("a previewed service must be given the operator: it recorded no audit record")
+        return None
     if not connection.in_atomic_block:
         raise RuntimeError("audit_record must run inside the transaction of the action it records")
-    return AuditRecord.objects.create(
+    record = AuditRecord.objects.create(
         actor=actor,
         actor_email=actor.email,
         action=action,
@@ -40,6 +101,9 @@ def audit_record(
         currency_id=currency.pk if isinstance(currency, Currency) else currency,
         note=note,
     )
+    if _previewing.get():
+        raise _Previewed(Preview(record=record, obj=obj, account=_member_account(obj)))
+    return record
 
 
 def _use_code(device: OperatorTOTP, code: str) -> bool:
@@ -50,14 +114,14 @@ def _use_code(device: OperatorTOTP, code: str) -> bool:
     return OperatorTOTP.objects.filter(pk=device.pk, last_used_step__lt=step).update(last_used_step=step) == 1
 
 
-def totp_check(*, user: User, code: str) -> bool:
+def totp_check(*, user: AbstractBaseUser, code: str) -> bool:
     """The login's second factor: True when the user has none enabled, or the code is good."""
     device = OperatorTOTP.objects.filter(user=user, confirmed=True).first()
     return device is None or _use_code(device, code or "")
 
 
 @transaction.atomic
-def totp_begin(*, user: User) -> OperatorTOTP:
+def totp_begin(*, user: AbstractBaseUser) -> OperatorTOTP:
     """A fresh secret, not yet required at login; refused while one is enabled (disable it first)."""
     device = OperatorTOTP.objects.select_for_update().filter(user=user).first()
     if device is not None and device.confirmed:
@@ -70,7 +134,7 @@ def totp_begin(*, user: User) -> OperatorTOTP:
 
 
 @transaction.atomic
-def totp_enable(*, user: User, code: str) -> bool:
+def totp_enable(*, user: AbstractBaseUser, code: str) -> bool:
     """Require the second factor from now on, once the operator proved their app holds the secret."""
     device = OperatorTOTP.objects.select_for_update().filter(user=user, confirmed=False).first()
     if device is None or not _use_code(device, code):
@@ -81,7 +145,7 @@ def totp_enable(*, user: User, code: str) -> bool:
 
 
 @transaction.atomic
-def totp_disable(*, user: User, code: str) -> bool:
+def totp_disable(*, user: AbstractBaseUser, code: str) -> bool:
     """Stop requiring the second factor; takes a current code, so a stolen session alone cannot do it."""
     device = OperatorTOTP.objects.select_for_update().filter(user=user, confirmed=True).first()
     if device is None or not _use_code(device, code):

@@ -1,5 +1,5 @@
-"""Withdraws in the console: read-only records, and the operators' moves (domain.md §6.4, §6.5) as admin actions
-calling the same withdraw services as the API and the workers (operators.actions runs them with the audit)."""
+"""Withdraws in the console: read-only records, and the operators' moves (domain.md §6.4, §6.5) as admin actions,
+each calling one withdraw service — the same as the API and the workers call — with the acting operator."""
 
 from datetime import timedelta
 
@@ -7,90 +7,42 @@ from django.conf import settings
 from django.contrib import admin
 from django.utils import timezone
 
-from ledger.models import CurrencyType
-from operators.actions import OperatorActions, RowAction, body
+from operators.actions import OperatorActions, RowAction
 from operators.selectors import withdraws_waiting_for_operator_ids
 from peatio_mgmt.admin_readonly import ReadOnlyAdmin
-from peatio_mgmt.errors import BusinessRuleError
 from withdraws import beneficiaries, services
-from withdraws.gateways import FAILED, GatewayError, gateway_for
 from withdraws.models import Beneficiary, BeneficiaryState, EthereumTransaction, Withdraw
 from withdraws.models import WithdrawState as S
 
 APPROVE = "withdraws.approve_withdraw"
-RISK_WARNING = ("The withdraw is confirming: its coins may already have left the hot wallet, yet this returns the "
-                "money to the member. Tick the extra confirmation to do it anyway.")
-
-# The events that take a withdraw from a state to succeed when an operator approves it (domain.md §6.5): a fiat
-# withdraw is paid by the operator outside the exchange; a coin one needs its txid. A coin withdraw is never
-# processed here on the way (processing queues a send: the coins would leave twice).
-APPROVE_EVENTS: dict[tuple[str, str], tuple[str, ...]] = {  # keyed by the row's (type, state) values
-    (CurrencyType.FIAT, S.ACCEPTED): ("process", "dispatch", "success"),
-    (CurrencyType.FIAT, S.SKIPPED): ("process", "dispatch", "success"),
-    (CurrencyType.FIAT, S.PROCESSING): ("dispatch", "success"),
-    (CurrencyType.COIN, S.ACCEPTED): ("load", "success"),
-    (CurrencyType.COIN, S.PROCESSING): ("dispatch", "success"),
-}
-SERVICES = {
-    "process": services.withdraw_process, "load": services.withdraw_load, "dispatch": services.withdraw_dispatch,
-    "success": services.withdraw_success,
-}
 
 
-def _txid(withdraw: Withdraw, typed: str) -> str | None:
-    """The txid to record with the first event: the typed one, unless the withdraw already has another."""
-    if not typed:
-        return None
-    if withdraw.type != CurrencyType.COIN:
-        raise BusinessRuleError("A fiat withdraw has no txid")
-    if withdraw.txid and withdraw.txid != typed:
-        raise BusinessRuleError(f"The withdraw already has the txid {withdraw.txid}")
-    return typed
+def _confirming(withdraw: Withdraw) -> bool:
+    return withdraw.state == S.CONFIRMING
 
 
-def _approve(withdraw: Withdraw, inputs) -> Withdraw:
-    txid = _txid(withdraw, inputs.txid)
-    for event in APPROVE_EVENTS.get((withdraw.type, withdraw.state), ("success",)):
-        withdraw = body(SERVICES[event])(withdraw_id=withdraw.pk, txid=txid)
-        txid = None
-    return withdraw
+def _approve(withdraw: Withdraw, inputs, operator) -> Withdraw:
+    return services.withdraw_approve(withdraw_id=withdraw.pk, txid=inputs.txid or None, operator=operator)
 
 
-def _record_txid(withdraw: Withdraw, inputs) -> Withdraw:
-    """coin: accepted -> confirming (load) or processing -> confirming (dispatch), the txid recorded."""
-    if withdraw.type != CurrencyType.COIN:
-        raise BusinessRuleError("A fiat withdraw has no txid")
-    if not inputs.txid:
-        raise BusinessRuleError("Enter the txid")
-    service = services.withdraw_dispatch if withdraw.state == S.PROCESSING else services.withdraw_load
-    return body(service)(withdraw_id=withdraw.pk, txid=_txid(withdraw, inputs.txid))
+def _process(withdraw: Withdraw, inputs, operator) -> Withdraw:
+    return services.withdraw_process(withdraw_id=withdraw.pk, operator=operator)
 
 
-def _event(service):
-    return lambda withdraw, inputs: body(service)(withdraw_id=withdraw.pk)
+def _record_txid(withdraw: Withdraw, inputs, operator) -> Withdraw:
+    return services.withdraw_record_txid(withdraw_id=withdraw.pk, txid=inputs.txid, operator=operator)
 
 
-STILL_MINEABLE = "Cannot fail withdraw while its transaction can still be mined"
+def _cancel(withdraw: Withdraw, inputs, operator) -> Withdraw:
+    return services.withdraw_cancel(withdraw_id=withdraw.pk, operator=operator)
 
 
-def _unless_still_mineable(service):
-    """Reject or fail, refused for a confirming ethereum withdraw until the gateway's confirmations answer FAILED
-    (domain.md §15.6): returning the funds while the signed transaction may still be mined would pay twice. Asked
-    under the withdraw's row lock, so the preview shows the refusal per row; a node that cannot be reached
-    refuses too (nothing is known)."""
+def _reject(withdraw: Withdraw, inputs, operator) -> Withdraw:
+    return services.withdraw_reject(withdraw_id=withdraw.pk, operator=operator, confirmed_risk=inputs.confirmed_risk)
 
-    def run(withdraw: Withdraw, inputs) -> Withdraw:
-        if (withdraw.state == S.CONFIRMING and withdraw.currency.wallet_gateway == "ethereum"
-                and withdraw.txid):
-            try:
-                answer = gateway_for(withdraw.currency).confirmations(withdraw.currency, withdraw.txid)
-            except GatewayError as error:
-                raise BusinessRuleError(f"{STILL_MINEABLE} (the node did not answer: {error})") from error
-            if answer is not FAILED:
-                raise BusinessRuleError(STILL_MINEABLE)
-        return body(service)(withdraw_id=withdraw.pk)
 
-    return run
+def _fail(withdraw: Withdraw, inputs, operator) -> Withdraw:
+    return services.withdraw_fail(withdraw_id=withdraw.pk, operator=operator, confirmed_risk=inputs.confirmed_risk)
 
 
 class WaitingForOperatorFilter(admin.SimpleListFilter):
@@ -114,26 +66,25 @@ class WithdrawAdmin(OperatorActions, ReadOnlyAdmin):
     list_select_related = ("member",)
     show_full_result_count = False
     row_actions = (
-        (RowAction("approve", "approve", _approve, APPROVE, takes_txid=True),
-         "Approve selected withdraws (paid: succeed)"),
-        (RowAction("process", "process", _event(services.withdraw_process), APPROVE), "Process selected withdraws"),
+        (RowAction("approve", "approve", _approve, APPROVE, takes_txid=True), "Approve selected withdraws (paid: succeed)"),
+        (RowAction("process", "process", _process, APPROVE), "Process selected withdraws"),
         (RowAction("record_txid", "record the txid of", _record_txid, APPROVE, takes_txid=True),
          "Record the txid of selected coin withdraws (confirming)"),
-        (RowAction("cancel", "cancel", _event(services.withdraw_cancel), APPROVE), "Cancel selected withdraws"),
-        (RowAction("reject", "reject", _unless_still_mineable(services.withdraw_reject), APPROVE,
-                   risky_states=frozenset({S.CONFIRMING}), risk_warning=RISK_WARNING), "Reject selected withdraws"),
-        (RowAction("fail", "fail", _unless_still_mineable(services.withdraw_fail), APPROVE,
-                   risky_states=frozenset({S.CONFIRMING}), risk_warning=RISK_WARNING), "Fail selected withdraws"),
+        (RowAction("cancel", "cancel", _cancel, APPROVE), "Cancel selected withdraws"),
+        (RowAction("reject", "reject", _reject, APPROVE, is_risky=_confirming, risk_warning=services.RISK_WARNING),
+         "Reject selected withdraws"),
+        (RowAction("fail", "fail", _fail, APPROVE, is_risky=_confirming, risk_warning=services.RISK_WARNING),
+         "Fail selected withdraws"),
     )
 
 
 ARCHIVE_BENEFICIARY = "withdraws.archive_beneficiary"
 
 
-def _archive(beneficiary: Beneficiary, inputs) -> Beneficiary:
+def _archive(beneficiary: Beneficiary, inputs, operator) -> Beneficiary:
     """The same transition and lock as PUT /beneficiaries/state (management-api-extensions.md §7.12, §8.3)."""
-    return body(beneficiaries.beneficiary_state_change)(beneficiary_id=beneficiary.pk, uid=beneficiary.member.uid,
-                                                         state=BeneficiaryState.ARCHIVED)
+    return beneficiaries.beneficiary_state_change(beneficiary_id=beneficiary.pk, uid=beneficiary.member.uid,
+                                                  state=BeneficiaryState.ARCHIVED, operator=operator)
 
 
 @admin.register(Beneficiary)

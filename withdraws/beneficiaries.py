@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 
 from ledger.models import Currency, Member
 from ledger.selectors import member_get_by_uid
+from operators.services import Operator, audit_record
 from peatio_mgmt.errors import BusinessRuleError, RecordNotFound
 from peatio_mgmt.idempotency import request_digest
 from peatio_mgmt.state_machine import StateMachine
@@ -132,12 +133,15 @@ def beneficiary_create(*, uid: str, currency: Currency, name: str, rid: str | No
 
 
 @transaction.atomic(durable=True)
-def beneficiary_state_change(*, beneficiary_id: int, uid: str, state: str) -> Beneficiary:
-    """PUT /beneficiaries/state (§7.12): `active` or `archived`, the row locked FOR UPDATE.
+def beneficiary_state_change(*, beneficiary_id: int, uid: str, state: str,
+                             operator: Operator | None = None) -> Beneficiary:
+    """PUT /beneficiaries/state (§7.12), and an operator's archive (§8.3, audited): `active` or `archived`, the row
+    locked FOR UPDATE.
 
     RecordNotFound unless a beneficiary with this id belongs to the member with this uid (ignoring case).
     IllegalTransition `Cannot activate beneficiary in state archived`. The current state again changes nothing
-    (updated_at kept). Archiving touches no withdraw: their rid was copied at creation.
+    (updated_at kept; an operator's action is still recorded). Archiving touches no withdraw: their rid was copied
+    at creation.
     """
     beneficiary = (
         Beneficiary.objects.select_for_update(of=("self",)).select_related("member", "currency")
@@ -145,10 +149,12 @@ def beneficiary_state_change(*, beneficiary_id: int, uid: str, state: str) -> Be
     )
     if beneficiary is None:
         raise RecordNotFound()
-    if beneficiary.state == state:
-        return beneficiary
-    BENEFICIARY_MACHINE.fire(beneficiary, EVENT_TO[state])
-    beneficiary.save(update_fields=["state", "updated_at"])
+    previous = beneficiary.state
+    if previous != state:
+        BENEFICIARY_MACHINE.fire(beneficiary, EVENT_TO[state])
+        beneficiary.save(update_fields=["state", "updated_at"])
+    audit_record(actor=operator, action=EVENT_TO[state], obj=beneficiary, from_state=previous, to_state=state,
+                 currency=beneficiary.currency_id)
     return beneficiary
 
 

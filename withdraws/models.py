@@ -1,8 +1,8 @@
 """Withdraws: money leaving for a member's rid (domain.md §6).
 
 Written only by withdraws.services — the transitions of withdraws.states, called by the API, the Celery workers
-and the operators' admin actions alike; the funds and postings of a transition go through ledger.services in the
-same transaction, the withdraw row locked first.
+and the operators' admin actions alike; the funds and postings of a transition go through the ledger core
+(ledger.core) in the same transaction, the withdraw row locked first.
 The database enforces: tid unique ignoring case; sum > 0, amount > 0, fee >= 0, amount + fee = sum;
 (currency, txid) unique.
 

@@ -20,18 +20,19 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from ledger.core import Entry, Reference, lock_accounts
 from ledger.models import AccountType, Currency, CurrencyType
 from ledger.money import MONEY_CONTEXT, ZERO, format_amount, round_down
 from ledger.selectors import member_get_by_uid
-from ledger.services import Entry, Reference, lock_accounts
+from operators.services import Operator, audit_record
 from peatio_mgmt.errors import BusinessRuleError, IllegalTransition, InsufficientFunds, RecordNotFound
 from peatio_mgmt.idempotency import TID_MAX_LENGTH, TID_TAKEN, TID_TOO_LONG, find_by_tid, insert_with_tid, is_retry
 from withdraws import addresses, beneficiaries
-from withdraws.gateways import FAILED, UNKNOWN, SendDeferred, gateway_for
+from withdraws.gateways import FAILED, UNKNOWN, GatewayError, SendDeferred, gateway_for
 from withdraws.models import Withdraw
 from withdraws.models import WithdrawState as S
 from withdraws.selectors import withdraw_is_quick
-from withdraws.states import COMPLETED, FUNDS_NOT_LOCKED, POSTINGS, WITHDRAW_MACHINE
+from withdraws.states import APPROVE_EVENTS, COMPLETED, FUNDS_NOT_LOCKED, POSTINGS, WITHDRAW_MACHINE
 
 logger = logging.getLogger(__name__)
 
@@ -238,15 +239,55 @@ def withdraw_action(*, tid: str, action: str) -> Withdraw:
 
 
 # --- one event each, for operators and tests --------------------------------------------------------------------
+#
+# `operator`: the console's user doing it (operators.services.audit_record records it, last, in the same
+# transaction); None for the API, the workers and tests.
+
+RISK_WARNING = ("The withdraw is confirming: its coins may already have left the hot wallet, yet this returns the "
+                "money to the member. Tick the extra confirmation to do it anyway.")
+STILL_MINEABLE = "Cannot fail withdraw while its transaction can still be mined"
 
 
-def _fire_by_id(withdraw_id: int, event: str, *, txid: str | None, error: dict | None) -> Withdraw:
-    """Lock the withdraw, record `txid` when given, fire `event` (domain.md §6.4)."""
+def _record(withdraw: Withdraw, *, operator: Operator | None, action: str, from_state: str, note: str = "") -> None:
+    audit_record(actor=operator, action=action, obj=withdraw, from_state=from_state, to_state=withdraw.state,
+                 amount=withdraw.sum, currency=withdraw.currency_id, note=note)
+
+
+def _fire_by_id(withdraw_id: int, event: str, *, txid: str | None, error: dict | None, operator: Operator | None = None,
+                check=None) -> Withdraw:
+    """Lock the withdraw, run `check` on it, record `txid` when given, fire `event` (domain.md §6.4)."""
     withdraw = _locked_or_404(withdraw_id)
+    previous = withdraw.state
+    if check is not None:
+        check(withdraw)
     if txid is not None:
         withdraw.txid = txid
     _fire(withdraw, event, error=error)
+    _record(withdraw, operator=operator, action=event, from_state=previous)
     return withdraw
+
+
+def _may_return_funds(operator: Operator | None, confirmed_risk: bool):
+    """The check of an operator's reject or fail: from confirming the coins may have left, so the funds go back to
+    the member only on the operator's explicit confirmation, and for an ethereum withdraw only once the gateway's
+    confirmations answer FAILED (domain.md §15.6): returning them while the signed transaction may still be mined
+    would pay twice. The node is asked under the withdraw's row lock; a node that cannot be reached refuses too
+    (nothing is known). The workers decide from the gateway's answers themselves (withdraw_confirm)."""
+
+    def check(withdraw: Withdraw) -> None:
+        if operator is None or withdraw.state != S.CONFIRMING:
+            return
+        if not confirmed_risk:
+            raise BusinessRuleError(RISK_WARNING)
+        if withdraw.currency.wallet_gateway == "ethereum" and withdraw.txid:
+            try:
+                answer = gateway_for(withdraw.currency).confirmations(withdraw.currency, withdraw.txid)
+            except GatewayError as error:
+                raise BusinessRuleError(f"{STILL_MINEABLE} (the node did not answer: {error})") from error
+            if answer is not FAILED:
+                raise BusinessRuleError(STILL_MINEABLE)
+
+    return check
 
 
 @transaction.atomic(durable=True)
@@ -256,9 +297,10 @@ def withdraw_submit(*, withdraw_id: int, txid: str | None = None, error: dict | 
 
 
 @transaction.atomic(durable=True)
-def withdraw_cancel(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
+def withdraw_cancel(*, withdraw_id: int, txid: str | None = None, error: dict | None = None,
+                    operator: Operator | None = None) -> Withdraw:
     """prepared/submitted/accepted -> canceled, funds unlocked (none from prepared)."""
-    return _fire_by_id(withdraw_id, "cancel", txid=txid, error=error)
+    return _fire_by_id(withdraw_id, "cancel", txid=txid, error=error, operator=operator)
 
 
 @transaction.atomic(durable=True)
@@ -268,15 +310,18 @@ def withdraw_accept(*, withdraw_id: int, txid: str | None = None, error: dict | 
 
 
 @transaction.atomic(durable=True)
-def withdraw_reject(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
-    """submitted/accepted/confirming -> rejected, funds unlocked."""
-    return _fire_by_id(withdraw_id, "reject", txid=txid, error=error)
+def withdraw_reject(*, withdraw_id: int, txid: str | None = None, error: dict | None = None,
+                    operator: Operator | None = None, confirmed_risk: bool = False) -> Withdraw:
+    """submitted/accepted/confirming -> rejected, funds unlocked (from confirming: see _may_return_funds)."""
+    return _fire_by_id(withdraw_id, "reject", txid=txid, error=error, operator=operator,
+                       check=_may_return_funds(operator, confirmed_risk))
 
 
 @transaction.atomic(durable=True)
-def withdraw_process(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
+def withdraw_process(*, withdraw_id: int, txid: str | None = None, error: dict | None = None,
+                     operator: Operator | None = None) -> Withdraw:
     """accepted/skipped/errored -> processing; a coin withdraw's send is queued after commit."""
-    return _fire_by_id(withdraw_id, "process", txid=txid, error=error)
+    return _fire_by_id(withdraw_id, "process", txid=txid, error=error, operator=operator)
 
 
 @transaction.atomic(durable=True)
@@ -298,15 +343,66 @@ def withdraw_success(*, withdraw_id: int, txid: str | None = None, error: dict |
 
 
 @transaction.atomic(durable=True)
-def withdraw_fail(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
-    """processing/confirming/errored -> failed, funds unlocked."""
-    return _fire_by_id(withdraw_id, "fail", txid=txid, error=error)
+def withdraw_fail(*, withdraw_id: int, txid: str | None = None, error: dict | None = None,
+                  operator: Operator | None = None, confirmed_risk: bool = False) -> Withdraw:
+    """processing/confirming/errored -> failed, funds unlocked (from confirming: see _may_return_funds)."""
+    return _fire_by_id(withdraw_id, "fail", txid=txid, error=error, operator=operator,
+                       check=_may_return_funds(operator, confirmed_risk))
 
 
 @transaction.atomic(durable=True)
 def withdraw_err(*, withdraw_id: int, txid: str | None = None, error: dict | None = None) -> Withdraw:
     """processing -> errored, attempts + 1."""
     return _fire_by_id(withdraw_id, "err", txid=txid, error=error)
+
+
+# --- operators only (domain.md §6.5) ------------------------------------------------------------------------------
+
+
+def _typed_txid(withdraw: Withdraw, typed: str | None) -> str | None:
+    """The txid an operator typed, to record: refused for a fiat withdraw or one that already has another."""
+    if not typed:
+        return None
+    if withdraw.type != CurrencyType.COIN:
+        raise BusinessRuleError("A fiat withdraw has no txid")
+    if withdraw.txid and withdraw.txid != typed:
+        raise BusinessRuleError(f"The withdraw already has the txid {withdraw.txid}")
+    return typed
+
+
+def _txid_note(withdraw: Withdraw) -> str:
+    return f"txid {withdraw.txid}" if withdraw.txid else ""
+
+
+@transaction.atomic(durable=True)
+def withdraw_approve(*, withdraw_id: int, txid: str | None = None, operator: Operator | None = None) -> Withdraw:
+    """An operator approves the withdraw as paid: the events of withdraws.states.APPROVE_EVENTS up to succeed, in
+    one transaction on the one locked row; a coin withdraw needs its txid (typed, or recorded before)."""
+    withdraw = _locked_or_404(withdraw_id)
+    previous = withdraw.state
+    typed = _typed_txid(withdraw, txid)
+    if typed is not None:
+        withdraw.txid = typed
+    for event in APPROVE_EVENTS.get((withdraw.type, withdraw.state), ("success",)):
+        _fire(withdraw, event)
+    _record(withdraw, operator=operator, action="approve", from_state=previous, note=_txid_note(withdraw))
+    return withdraw
+
+
+@transaction.atomic(durable=True)
+def withdraw_record_txid(*, withdraw_id: int, txid: str, operator: Operator | None = None) -> Withdraw:
+    """An operator records the txid of a coin withdraw paid outside the exchange: accepted -> confirming (load) or
+    processing -> confirming (dispatch)."""
+    withdraw = _locked_or_404(withdraw_id)
+    previous = withdraw.state
+    if withdraw.type != CurrencyType.COIN:
+        raise BusinessRuleError("A fiat withdraw has no txid")
+    if not txid:
+        raise BusinessRuleError("Enter the txid")
+    withdraw.txid = _typed_txid(withdraw, txid)
+    _fire(withdraw, "dispatch" if withdraw.state == S.PROCESSING else "load")
+    _record(withdraw, operator=operator, action="record_txid", from_state=previous, note=_txid_note(withdraw))
+    return withdraw
 
 
 # --- workers (domain.md §7) ---------------------------------------------------------------------------------------

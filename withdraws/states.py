@@ -1,6 +1,7 @@
 """The withdraw state machine (domain.md §6.4) and the postings of each event, as data. The guards, and the code
 that writes the postings (withdraws.services._fire), live in withdraws.services."""
 
+from ledger.models import CurrencyType
 from peatio_mgmt.state_machine import StateMachine
 from withdraws.models import WithdrawState as S
 
@@ -30,6 +31,18 @@ POSTINGS = {
 }
 # Funds are locked at submit: an event leaving one of these states has nothing to unlock (cancel of a prepared one).
 FUNDS_NOT_LOCKED = frozenset({S.PREPARED})
+
+# The events that take a withdraw to succeed when an operator approves it (domain.md §6.5), by (currency type,
+# state); any other state: success alone. A fiat withdraw is paid by the operator outside the exchange; a coin one
+# needs its txid. A coin withdraw is never processed on the way (processing queues a send: the coins would leave
+# twice).
+APPROVE_EVENTS = {
+    (CurrencyType.FIAT, S.ACCEPTED): ("process", "dispatch", "success"),
+    (CurrencyType.FIAT, S.SKIPPED): ("process", "dispatch", "success"),
+    (CurrencyType.FIAT, S.PROCESSING): ("dispatch", "success"),
+    (CurrencyType.COIN, S.ACCEPTED): ("load", "success"),
+    (CurrencyType.COIN, S.PROCESSING): ("dispatch", "success"),
+}
 
 COMPLETED = frozenset({S.SUCCEED, S.CANCELED, S.REJECTED, S.FAILED})
 # States in which the funds of a withdraw may already be on their way: counted by the quick rule (§6.2).

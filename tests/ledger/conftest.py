@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 from ledger.chart import install_default_chart
-from ledger.models import ChartAccount, Operation
-from tests.factories import CoinFactory, CurrencyFactory, MemberFactory
+from ledger.models import ChartAccount, Currency
+from tests.factories import ChartAccountFactory, CoinFactory, CurrencyFactory, MemberFactory, OperationFactory
 
 ALICE, BOB, CAROL = "U487205863", "U117340922", "U902118455"
 
@@ -52,8 +52,8 @@ def demo(chart, alice, bob, carol, usd, eur, btc, eth):
 @pytest.fixture
 def token_distribution_account(chart):
     """The platform-scope liability account 292 of the example chart (domain.md §3)."""
-    return ChartAccount.objects.create(code=292, type="liability", kind="token-distribution", currency_type="coin",
-                                       scope="platform", description="Token Distributions Liabilities Account")
+    return ChartAccountFactory(code=292, type="liability", kind="token-distribution", currency_type="coin",
+                               scope="platform", description="Token Distributions Liabilities Account")
 
 
 def at(text: str) -> datetime:
@@ -65,10 +65,8 @@ def platform_posting(code: int, currency: str, *, credit=0, debit=0, created_at:
 
     Only for asset/revenue/expense codes: member balances must come through the ledger core.
     """
-    account = ChartAccount.objects.get(code=code)
-    assert not account.is_member_scope
     reference_type, reference_id = reference or (None, None)
-    return Operation.objects.create(
-        type=account.type, code=account, currency_id=currency, member=member, reference_type=reference_type,
+    return OperationFactory(
+        code=ChartAccount.objects.get(code=code), currency=Currency.objects.get(pk=currency), member=member, reference_type=reference_type,
         reference_id=reference_id, credit=Decimal(str(credit)), debit=Decimal(str(debit)), created_at=at(created_at),
     )

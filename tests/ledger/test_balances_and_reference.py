@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from ledger.core import Entry
 from ledger.representations import render_balance, render_currency
 from ledger.selectors import NONZERO_ACCOUNTS_WHERE, account_balances, currency_get, currency_list
-from ledger.services import lock_funds, sub_funds
 from peatio_mgmt.errors import RecordNotFound
 from tests.factories import CoinFactory, CurrencyFactory, MarketFactory, MemberFactory, fund_member
 from trades.representations import render_market
@@ -19,13 +19,13 @@ from trades.selectors import market_get, market_list
 def test_balances_of_one_currency_skip_zero_accounts_in_account_id_order(usd, btc):
     alice, bob, carol, dave = (MemberFactory() for _ in range(4))
     fund_member(alice, usd, "1331.4")
-    lock_funds(member=alice, currency=usd, amount=Decimal("330.55"))
+    Entry().lock_funds(alice, usd, Decimal("330.55")).post()
     fund_member(bob, btc, 1)  # another currency
     fund_member(carol, usd, "160.79")
     fund_member(dave, usd, 5)
-    lock_funds(member=dave, currency=usd, amount=Decimal(5))  # zero balance, locked > 0: listed
+    Entry().lock_funds(dave, usd, Decimal(5)).post()  # zero balance, locked > 0: listed
     fund_member(bob, usd, "0.5")
-    sub_funds(member=bob, currency=usd, amount=Decimal("0.5"))  # an account back at zero: not listed
+    Entry().sub_funds(bob, usd, Decimal("0.5")).post()  # an account back at zero: not listed
 
     rows, total = account_balances(currency_id="usd", page=1, limit=2)
     assert total == 3

@@ -15,9 +15,9 @@ from django.db import connection
 
 from deposits.models import Deposit
 from ledger.books import LAST_CHECK_KEY, books_check
-from ledger.models import AccountType, Transfer
-from ledger.services import Entry, Reference
-from tests.factories import DepositFactory, MemberFactory, WithdrawFactory, fund_member
+from ledger.core import Entry, Reference
+from ledger.models import AccountType
+from tests.factories import DepositFactory, MemberFactory, TransferFactory, WithdrawFactory, fund_member
 from tests.support import database_url
 from withdraws.models import Withdraw
 
@@ -81,7 +81,7 @@ def books(member, usd, btc):
     """A ledger in good order: funds, a member transfer, deposits and withdraws in every state family."""
     fund_member(member, usd, 1000)
     other = MemberFactory()
-    transfer = Transfer.objects.create(key=1, kind="member-transfer")
+    transfer = TransferFactory(key=1)
     Entry(Reference("transfer", transfer.pk)).sub_funds(member, usd, Decimal("5")).plus_funds(other, usd, Decimal("5")).post()
     deposit(member, usd, state="accepted")
     deposit(member, btc, state="collected", amount="0.5", fee="0")
@@ -160,7 +160,7 @@ def test_posting_with_both_sides_is_a_breach(usd):
 
 
 def test_transfer_whose_debits_and_credits_differ_is_a_breach(usd):
-    transfer = Transfer.objects.create(key=7, kind="referral-payoff")
+    transfer = TransferFactory(key=7, kind="referral-payoff")
     Entry(Reference("transfer", transfer.pk)).platform(AccountType.REVENUE, usd, "debit", Decimal("3")).platform(
         AccountType.EXPENSE, usd, "credit", Decimal("3")
     ).post()

@@ -4,7 +4,7 @@ import pytest
 from django.db import IntegrityError, InternalError, connection, transaction
 
 from ledger.models import Account, Operation
-from tests.factories import fund_member
+from tests.factories import OperationFactory, fund_member
 
 pytestmark = pytest.mark.django_db
 
@@ -27,4 +27,4 @@ def test_database_refuses_negative_balance(member, usd):
 def test_database_refuses_two_sided_or_empty_posting(usd):
     for debit, credit in ((1, 1), (0, 0)):
         with pytest.raises(IntegrityError), transaction.atomic():
-            Operation.objects.create(type="asset", code_id=101, currency=usd, debit=debit, credit=credit)
+            OperationFactory(currency=usd, debit=debit, credit=credit)

@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection, transaction
 
-from ledger import services as ledger
+from ledger.core import Entry
 from ledger.models import Account
 from peatio_mgmt.errors import InsufficientFunds
 from tests.factories import fund_member
@@ -20,7 +20,7 @@ def test_twenty_concurrent_locks_on_funds_covering_five_exactly_five_succeed(mem
         try:
             barrier.wait()
             with transaction.atomic(durable=True):
-                ledger.lock_funds(member=member, currency=usd, amount=Decimal("10"))
+                Entry().lock_funds(member, usd, Decimal("10")).post()
             outcomes.append("ok")
         except InsufficientFunds:
             outcomes.append("insufficient")

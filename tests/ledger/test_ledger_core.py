@@ -2,9 +2,9 @@ from decimal import Decimal
 
 import pytest
 
-from ledger import services as ledger
+from ledger.chart import Chart
+from ledger.core import CURRENCY_TYPE_MISMATCH, Entry, Reference
 from ledger.models import Account, AccountType, Operation
-from ledger.services import CURRENCY_TYPE_MISMATCH, Entry, Reference
 from peatio_mgmt.errors import BusinessRuleError, InsufficientFunds
 from tests.factories import fund_member
 
@@ -24,7 +24,7 @@ def postings(member=None):
 
 @pytest.mark.books_breached  # the postings name a deposit 7 that does not exist
 def test_plus_funds_credits_balance_and_posts_main_liability(member, usd):
-    ledger.plus_funds(member=member, currency=usd, amount=Decimal("750.77"), reference=Reference("deposit", 7))
+    Entry(Reference("deposit", 7)).plus_funds(member, usd, Decimal("750.77")).post()
 
     assert (account(member, usd).balance, account(member, usd).locked) == (Decimal("750.77"), 0)
     op = Operation.objects.get()
@@ -34,14 +34,14 @@ def test_plus_funds_credits_balance_and_posts_main_liability(member, usd):
 
 def test_sub_funds_debits_balance(member, usd):
     fund_member(member, usd, 100)
-    ledger.sub_funds(member=member, currency=usd, amount=Decimal("40.5"))
+    Entry().sub_funds(member, usd, Decimal("40.5")).post()
     assert account(member, usd).balance == Decimal("59.5")
     assert postings(member)[-1] == (201, Decimal("40.5"), 0)
 
 
 def test_lock_funds_moves_balance_to_locked_with_two_postings(member, btc):
     fund_member(member, btc, 1)
-    ledger.lock_funds(member=member, currency=btc, amount=Decimal("0.25"))
+    Entry().lock_funds(member, btc, Decimal("0.25")).post()
     acc = account(member, btc)
     assert (acc.balance, acc.locked) == (Decimal("0.75"), Decimal("0.25"))
     assert postings(member)[-2:] == [(202, Decimal("0.25"), 0), (212, 0, Decimal("0.25"))]
@@ -49,8 +49,8 @@ def test_lock_funds_moves_balance_to_locked_with_two_postings(member, btc):
 
 def test_unlock_funds_moves_locked_back(member, usd):
     fund_member(member, usd, 10)
-    ledger.lock_funds(member=member, currency=usd, amount=Decimal("10"))
-    ledger.unlock_funds(member=member, currency=usd, amount=Decimal("4"))
+    Entry().lock_funds(member, usd, Decimal("10")).post()
+    Entry().unlock_funds(member, usd, Decimal("4")).post()
     acc = account(member, usd)
     assert (acc.balance, acc.locked) == (Decimal("4"), Decimal("6"))
     assert postings(member)[-2:] == [(211, Decimal("4"), 0), (201, 0, Decimal("4"))]
@@ -58,24 +58,24 @@ def test_unlock_funds_moves_locked_back(member, usd):
 
 def test_unlock_and_sub_funds_takes_from_locked(member, usd):
     fund_member(member, usd, 10)
-    ledger.lock_funds(member=member, currency=usd, amount=Decimal("10"))
-    ledger.unlock_and_sub_funds(member=member, currency=usd, amount=Decimal("10"))
+    Entry().lock_funds(member, usd, Decimal("10")).post()
+    Entry().unlock_and_sub_funds(member, usd, Decimal("10")).post()
     acc = account(member, usd)
     assert (acc.balance, acc.locked) == (0, 0)
     assert postings(member)[-1] == (211, Decimal("10"), 0)
 
 
 @pytest.mark.parametrize("movement, message", [
-    (ledger.sub_funds, InsufficientFunds.BALANCE),
-    (ledger.lock_funds, InsufficientFunds.BALANCE),
-    (ledger.unlock_funds, InsufficientFunds.LOCKED),
-    (ledger.unlock_and_sub_funds, InsufficientFunds.LOCKED),
+    ("sub_funds", InsufficientFunds.BALANCE),
+    ("lock_funds", InsufficientFunds.BALANCE),
+    ("unlock_funds", InsufficientFunds.LOCKED),
+    ("unlock_and_sub_funds", InsufficientFunds.LOCKED),
 ])
 def test_movement_beyond_funds_is_refused_and_writes_nothing(member, usd, movement, message):
     fund_member(member, usd, 5)
     before = postings()
     with pytest.raises(InsufficientFunds) as error:
-        movement(member=member, currency=usd, amount=Decimal("5.01"))
+        getattr(Entry(), movement)(member, usd, Decimal("5.01")).post()
     assert error.value.messages == [message]
     assert postings() == before
     assert account(member, usd).balance == Decimal("5")
@@ -83,19 +83,19 @@ def test_movement_beyond_funds_is_refused_and_writes_nothing(member, usd, moveme
 
 def test_movement_on_missing_account_reads_it_as_zero(member, usd):
     with pytest.raises(InsufficientFunds):
-        ledger.sub_funds(member=member, currency=usd, amount=Decimal("1"))
+        Entry().sub_funds(member, usd, Decimal("1")).post()
     assert Operation.objects.count() == 0
 
 
 @pytest.mark.parametrize("amount", [Decimal("0"), Decimal("-1"), Decimal("1E-17"), Decimal("1E+16"), Decimal("NaN")])
 def test_zero_negative_or_oversized_amounts_are_refused(member, usd, amount):
     with pytest.raises(BusinessRuleError):
-        ledger.plus_funds(member=member, currency=usd, amount=amount)
+        Entry().plus_funds(member, usd, amount).post()
     assert Operation.objects.count() == 0
 
 
 def test_currency_type_mismatch_is_refused(member, btc):
-    chart = ledger.Chart()
+    chart = Chart()
     with pytest.raises(BusinessRuleError) as error:
         Entry(chart=chart).credit(chart.get(201), btc, Decimal("1"), member).post()
     assert error.value.messages == [CURRENCY_TYPE_MISMATCH]
@@ -114,7 +114,7 @@ def test_failing_posting_in_an_entry_rolls_back_the_earlier_ones(member, usd):
 
 def test_sixteen_integer_and_sixteen_fractional_digits_round_trip(member, usd):
     amount = Decimal("9999999999999999.9999999999999999")
-    ledger.plus_funds(member=member, currency=usd, amount=amount)
+    Entry().plus_funds(member, usd, amount).post()
     assert account(member, usd).balance == amount
     assert Operation.objects.get().credit == amount
 

@@ -6,9 +6,8 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from ledger import services as ledger
+from ledger.core import Entry, Reference
 from ledger.models import Account, ChartAccount, Operation
-from ledger.services import Entry, Reference
 from peatio_mgmt.errors import InsufficientFunds
 from tests.factories import MemberFactory, fund_member
 
@@ -43,8 +42,8 @@ def test_refused_event_leaves_the_callers_transaction_usable(member, usd):
     fund_member(member, usd, 1)
     with transaction.atomic():
         with pytest.raises(InsufficientFunds):
-            ledger.sub_funds(member=member, currency=usd, amount=Decimal("2"))
-        ledger.sub_funds(member=member, currency=usd, amount=Decimal("1"))  # the same transaction goes on
+            Entry().sub_funds(member, usd, Decimal("2")).post()
+        Entry().sub_funds(member, usd, Decimal("1")).post()  # the same transaction goes on
 
     assert Account.objects.get(member=member, currency=usd).balance == 0
 
@@ -52,16 +51,16 @@ def test_refused_event_leaves_the_callers_transaction_usable(member, usd):
 def test_refused_event_on_a_new_account_leaves_no_account_row(member, usd):
     with transaction.atomic():
         with pytest.raises(InsufficientFunds):
-            ledger.sub_funds(member=member, currency=usd, amount=Decimal("1"))
+            Entry().sub_funds(member, usd, Decimal("1")).post()
         assert not Account.objects.filter(member=member).exists()
 
 
 def test_check_constraint_reached_is_insufficient_funds_and_dooms_the_transaction(member, usd, monkeypatch):
     fund_member(member, usd, 1)
-    monkeypatch.setattr(ledger, "_apply", lambda account, posting: setattr(account, "balance", Decimal("-1")))
+    monkeypatch.setattr("ledger.core._apply", lambda account, posting: setattr(account, "balance", Decimal("-1")))
 
     with pytest.raises(InsufficientFunds), transaction.atomic():
-        ledger.sub_funds(member=member, currency=usd, amount=Decimal("2"))
+        Entry().sub_funds(member, usd, Decimal("2")).post()
         pytest.fail("not reached")
 
     assert Account.objects.get(member=member, currency=usd).balance == Decimal("1")

@@ -18,9 +18,10 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from deposits.models import Deposit
 from deposits.services import deposit_create
 from ledger.books import books_check
+from ledger.core import CREDIT, DEBIT
 from ledger.models import ChartAccount, Transfer
 from ledger.selectors import account_mismatches
-from ledger.services import CREDIT, DEBIT, TransferLeg, operation_post, transfer_create
+from ledger.services import TransferLeg, operation_post, transfer_create
 from peatio_mgmt.errors import BusinessRuleError
 from tests.factories import CoinFactory, CurrencyFactory, MemberFactory
 from withdraws.models import Withdraw, WithdrawState

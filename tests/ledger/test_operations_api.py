@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
+from ledger.core import Entry, Reference
 from ledger.models import Account, Operation
-from ledger.services import Entry, Reference
 from tests.factories import fund_member
 from tests.ledger.conftest import ALICE, BOB, CAROL, platform_posting
 

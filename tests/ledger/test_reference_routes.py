@@ -3,8 +3,8 @@
 
 from decimal import Decimal
 
+from ledger.core import Entry
 from ledger.models import Currency
-from ledger.services import lock_funds, sub_funds
 from tests.factories import MemberFactory, fund_member
 from tests.ledger.conftest import ALICE, alice, bob, carol, eth  # noqa: F401  (fixtures)
 from tests.trades.conftest import trades  # noqa: F401  (fixture)
@@ -12,11 +12,11 @@ from tests.trades.conftest import trades  # noqa: F401  (fixture)
 
 def test_balances_of_one_currency_account_id_ascending(api, alice, carol, usd):  # noqa: F811
     fund_member(alice, usd, "1331.4")
-    lock_funds(member=alice, currency=usd, amount=Decimal("330.55"))
+    Entry().lock_funds(alice, usd, Decimal("330.55")).post()
     fund_member(carol, usd, "160.79")
     zero = MemberFactory()
     fund_member(zero, usd, "1")
-    sub_funds(member=zero, currency=usd, amount=Decimal("1"))  # an account back at zero is not listed
+    Entry().sub_funds(zero, usd, Decimal("1")).post()  # an account back at zero is not listed
 
     first = api.post("accounts/balances", {"currency": "USD", "limit": 1})
     assert first.status_code == 201 and first.pagination == {"Total": "2", "Page": "1", "Per-Page": "1"}

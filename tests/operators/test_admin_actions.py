@@ -203,7 +203,7 @@ def test_the_action_and_its_audit_record_commit_together(console, usd, member, m
     def broken(**kwargs):
         raise RuntimeError("audit trail unavailable")
 
-    monkeypatch.setattr("operators.actions.audit_record", broken)
+    monkeypatch.setattr("deposits.services.audit_record", broken)
     with pytest.raises(RuntimeError):
         confirm(client, DEPOSITS, "accept_selected", [d])
     assert state(d) == "submitted" and not Account.objects.filter(member=member).exists()

@@ -83,3 +83,53 @@ def test_even_a_superuser_gets_no_add_change_or_delete_in_the_audit_admin(operat
     assert client.post(f"/admin/operators/auditrecord/{record.pk}/delete/", {"post": "yes"}).status_code == 403
     assert client.get("/admin/operators/auditrecord/add/").status_code == 403
     assert AuditRecord.objects.get().note == ""
+
+
+# --- services record their operator's action; the preview rolls it back -------------------------------------------
+
+
+@pytest.fixture
+def submitted(db):
+    from deposits.services import deposit_create
+    from tests.factories import CurrencyFactory
+
+    return deposit_create(uid=MemberFactory().uid, currency=CurrencyFactory(), amount=Decimal("10"), tid="P-1",
+                          request_digest="d")
+
+
+def test_a_service_called_without_an_operator_records_nothing(submitted):
+    from deposits.services import deposit_operator_accept
+
+    deposit_operator_accept(deposit_id=submitted.pk)  # the API and the workers act for no operator
+    assert not AuditRecord.objects.exists()
+
+
+def test_a_service_records_its_operator_in_its_own_transaction(operator, submitted):
+    from deposits.services import deposit_operator_accept
+
+    deposit_operator_accept(deposit_id=submitted.pk, operator=operator("admin"), reason="bank statement")
+    record = AuditRecord.objects.get()
+    assert (record.action, record.from_state, record.to_state, record.note) == (
+        "accept", "submitted", "accepted", "reason: bank statement")
+
+
+def test_the_preview_shows_the_outcome_and_writes_nothing(operator, submitted):
+    from deposits.services import deposit_operator_accept
+    from ledger.models import Account, Operation
+    from operators.services import preview
+
+    seen = preview(lambda: deposit_operator_accept(deposit_id=submitted.pk, operator=operator("admin")))
+    assert (seen.record.from_state, seen.record.to_state, seen.account.balance) == ("submitted", "accepted", 10)
+    submitted.refresh_from_db()
+    assert submitted.state == "submitted"
+    assert not (AuditRecord.objects.exists() or Operation.objects.exists() or Account.objects.exists())
+
+
+def test_the_preview_of_a_service_given_no_operator_is_refused(submitted):
+    from deposits.services import deposit_operator_accept
+    from operators.services import preview
+
+    with pytest.raises(RuntimeError, match="no audit record"):
+        preview(lambda: deposit_operator_accept(deposit_id=submitted.pk))
+    submitted.refresh_from_db()
+    assert submitted.state == "submitted"

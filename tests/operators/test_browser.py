@@ -17,8 +17,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from ledger.core import Entry, Reference
 from ledger.models import AccountType
-from ledger.services import Entry, Reference
 from tests.factories import CoinFactory, CurrencyFactory, MemberFactory, fund_member
 from tests.operators.conftest import PASSWORD, create_operator
 from withdraws import services as withdraw_services

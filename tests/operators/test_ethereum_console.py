@@ -12,7 +12,6 @@ from tests.factories import MemberFactory, fund_member
 from tests.operators.test_admin_actions import WITHDRAWS, confirm, confirmation
 from tests.withdraws.conftest import funds
 from withdraws import services
-from withdraws.admin import STILL_MINEABLE
 from withdraws.gateways.ethereum import ethereum_transaction_broadcast
 from withdraws.models import EthereumTransaction, Withdraw
 from withdraws.models import WithdrawState as S
@@ -42,13 +41,13 @@ def test_a_transaction_that_can_still_be_mined_refuses_reject_and_fail(console, 
     withdraw, bob = confirming
     client = console("admin")
     page = confirmation(client, WITHDRAWS, f"{action}_selected", [withdraw]).content.decode()
-    assert f"refused: {STILL_MINEABLE}" in page
+    assert f"refused: {services.STILL_MINEABLE}" in page
     (shown,) = confirm(client, WITHDRAWS, f"{action}_selected", [withdraw], confirm_risk="yes")
-    assert shown == f"{withdraw}: {action} refused — {STILL_MINEABLE}"
+    assert shown == f"{withdraw}: {action} refused — {services.STILL_MINEABLE}"
 
     anvil.rpc("evm_mine")  # mined, below min_confirmations: still refused
     (shown,) = confirm(client, WITHDRAWS, f"{action}_selected", [withdraw], confirm_risk="yes")
-    assert shown.endswith(STILL_MINEABLE)
+    assert shown.endswith(services.STILL_MINEABLE)
     assert Withdraw.objects.get(pk=withdraw.pk).state == S.CONFIRMING
     assert funds(bob, eth) == (Decimal("0.95"), Decimal("0.05")) and not AuditRecord.objects.exists()
 
@@ -60,7 +59,7 @@ def test_allowed_once_the_gateway_answers_failed(console, anvil, eth, confirming
     anvil.rpc("evm_mine")  # receipt status 0x0: FAILED
     client = console("admin")
     page = confirmation(client, WITHDRAWS, f"{action}_selected", [withdraw]).content.decode()
-    assert STILL_MINEABLE not in page and 'id="confirm-risk"' in page
+    assert services.STILL_MINEABLE not in page and 'id="confirm-risk"' in page
     (shown,) = confirm(client, WITHDRAWS, f"{action}_selected", [withdraw], confirm_risk="yes")
     assert shown == f"{withdraw}: confirming -> {action}ed"
     assert funds(bob, eth) == (Decimal(1), Decimal(0))
@@ -72,7 +71,7 @@ def test_a_node_that_does_not_answer_refuses_too(console, anvil, eth, confirming
     eth.wallet_settings = {**eth.wallet_settings, "rpc_url": "http://127.0.0.1:9/"}
     eth.save()
     (shown,) = confirm(console("admin"), WITHDRAWS, "fail_selected", [withdraw], confirm_risk="yes")
-    assert f"refused — {STILL_MINEABLE} (the node did not answer" in shown
+    assert f"refused — {services.STILL_MINEABLE} (the node did not answer" in shown
     assert Withdraw.objects.get(pk=withdraw.pk).state == S.CONFIRMING
 
 

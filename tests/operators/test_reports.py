@@ -7,10 +7,11 @@ from decimal import Decimal
 
 import pytest
 
+from ledger.chart import Chart
+from ledger.core import Entry, Reference
 from ledger.models import AccountType, Operation
-from ledger.services import Chart, Entry, Reference
 from operators import reports
-from tests.factories import fund_member
+from tests.factories import OperationFactory, fund_member
 
 # The books of the reports are posted by hand (deposits that do not exist, a lone revenue that breaks the equation):
 # no books check after these tests.
@@ -64,7 +65,7 @@ def backdated_revenue(currency, amount: str, at: datetime) -> None:
     """A platform revenue posting at a chosen time. The ledger core stamps postings with the database's now(), so
     a past day can only be made by inserting the row; platform postings touch no member account."""
     account = Chart().account(REVENUE, "main", currency)
-    Operation.objects.create(type=REVENUE, code_id=account.code, currency=currency, credit=Decimal(amount), created_at=at)
+    OperationFactory(code=account, currency=currency, credit=Decimal(amount), created_at=at)
 
 
 def test_income_statement_period_includes_both_whole_days_in_utc(admin_client, usd):

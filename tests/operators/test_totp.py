@@ -6,6 +6,7 @@ import pytest
 
 from operators import totp
 from operators.models import AuditRecord, OperatorTOTP
+from tests.factories import OperatorTOTPFactory
 from tests.operators.conftest import logged_in, login
 
 # RFC 6238 Appendix B: the seeds of each hash function and the 8-digit codes at the given Unix times.
@@ -86,7 +87,7 @@ def test_a_get_never_changes_the_second_factor(operator, client):
 
 
 def enable(user) -> None:
-    OperatorTOTP.objects.create(user=user, secret=totp.new_secret(), confirmed=True)
+    OperatorTOTPFactory(user=user)
 
 
 @pytest.mark.django_db

@@ -47,6 +47,12 @@ class OpenTransaction:
         self._end(False)
 
 
+def body(service):
+    """A durable service's body (`functools.wraps`, which the atomic decorator uses, keeps it as `__wrapped__`), for
+    OpenTransaction to run inside the transaction it holds open."""
+    return service.__wrapped__
+
+
 def insert_deposit_sql(conn, *, member_id: int, currency: str, tid: str) -> int:
     """A deposit row written with plain SQL (manual SQL is a path the guard covers too); its id."""
     return conn.execute(

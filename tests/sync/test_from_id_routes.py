@@ -10,10 +10,9 @@ from django.db import connection
 from deposits.models import Deposit
 from ledger import services as ledger
 from ledger.models import ChartAccount, Operation
-from operators.actions import body
 from tests.factories import MemberFactory
 from tests.ledger.conftest import ALICE, alice, bob, carol, eth  # noqa: F401  (fixtures)
-from tests.sync.conftest import OpenTransaction, insert_deposit_sql
+from tests.sync.conftest import OpenTransaction, body, insert_deposit_sql
 from tests.trades.conftest import trades  # noqa: F401  (fixture)
 from trades.models import Trade
 from withdraws.models import Withdraw

@@ -15,10 +15,9 @@ from deposits.services import deposit_create
 from ledger import services as ledger
 from ledger.models import ChartAccount
 from ledger.selectors import operation_ids
-from operators.actions import body
 from peatio_mgmt.sync import GUARD_CODES, feed_page, settled_id
 from tests.factories import MemberFactory
-from tests.sync.conftest import OpenTransaction, insert_deposit_sql
+from tests.sync.conftest import OpenTransaction, body, insert_deposit_sql
 from trades.models import Trade
 from withdraws.models import Withdraw
 

@@ -4,21 +4,17 @@ from decimal import Decimal
 
 import pytest
 
-from tests.factories import MarketFactory
+from tests.factories import MarketFactory, OrderFactory, TradeFactory
 from tests.ledger.conftest import alice, at, bob, carol, eth  # noqa: F401  (fixtures shared with the ledger tests)
-from trades.models import Order, Trade
 
 
 def order(pk, side, market, member, created_at):
-    base, quote = market.base_unit_id, market.quote_unit_id
-    return Order.objects.create(pk=pk, side=side, market=market, member=member, ask=base, bid=quote, price=Decimal(1),
-                                volume=0, origin_volume=Decimal(1), state="done", created_at=at(created_at))
+    return OrderFactory(pk=pk, side=side, market=market, member=member, created_at=at(created_at))
 
 
 def trade(pk, market, ask, bid, price, volume, funds, created_at):
-    return Trade.objects.create(pk=pk, market=market, ask=ask, bid=bid, ask_member=ask.member, bid_member=bid.member,
-                                price=Decimal(price), volume=Decimal(volume), funds=Decimal(funds), trend="up",
-                                created_at=at(created_at))
+    return TradeFactory(pk=pk, market=market, ask=ask, bid=bid, price=Decimal(price), volume=Decimal(volume),
+                        funds=Decimal(funds), created_at=at(created_at))
 
 
 @pytest.fixture
