@@ -1,19 +1,27 @@
 """Load test of the management API: mixed traffic from concurrent clients against gunicorn, then the books.
 
     python bench/load.py [--duration 60] [--clients 32] [--processes 4]
+                         [--web 2 --workers 2 --beat --kill-after 30]      (bench/scale.sh)
 
 Recreates the database peatio_bench_load (migrated, usd, 1000 members funded through the ledger), writes a
 configuration of two RS256 keys (verify_jti on: every request is signed fresh, with its own jti) and starts
-gunicorn with the repo's gunicorn.conf.py (2 workers, as bench/http_bench.py). Then `--clients` clients (threads
-spread over `--processes` forked processes, each client its own keep-alive connection over loopback) send for
-`--duration` seconds a mix of: deposits created accepted, deposits created then accepted by /deposits/state,
-withdraws created and processed (one request or new + /withdraws/action), platform operations (/revenues/new),
-transfers of two operations, listings (/deposits, /withdraws, /liabilities of a member) and balance reads.
+`--web` gunicorn masters (the repo's gunicorn.conf.py, 2 workers each, as bench/http_bench.py; each on its own
+port), `--workers` Celery workers and, with `--beat`, one beat. Then `--clients` clients (threads spread over
+`--processes` forked processes, each client its own keep-alive connection to one of the servers, spread evenly)
+send for `--duration` seconds a mix of: deposits created accepted, deposits created then accepted by
+/deposits/state, withdraws created and processed (one request or new + /withdraws/action), platform operations
+(/revenues/new), transfers of two operations, listings (/deposits, /withdraws, /liabilities of a member) and
+balance reads. `--kill-after S`: at S seconds, SIGKILL the last web server (master and workers) and the last
+worker (with its pool); a client whose connection breaks moves to the next server and sends the request again
+when that is safe — creations with the same tid/key (a retry is answered with the stored record) and reads; a
+lost PUT /deposits/state is settled by reading the deposit; a lost /revenues/new or /withdraws/action is counted.
 
 Every client owns its own members (transfers stay between them), so it knows exactly what each of its members'
-balance and locked amount must be from the answers it got. After the run: any 5xx or unexpected status fails;
-the expected balances are compared with the accounts rows, and the books check (ledger.books) must be clean —
-a lost or doubled posting shows in one or the other. Prints requests/s and p50/p99 latency per route.
+balance and locked amount must be: from the answers it got for deposits and transfers, and from the state each
+withdraw it sent ends in (the workers move them after the answers). After the run (servers and workers stopped):
+any 5xx or unexpected status fails; the expected balances are compared with the accounts rows, and the books
+check (ledger.books) must be clean — a lost or doubled posting shows in one or the other. Prints requests/s and
+p50/p99 latency per route.
 """
 
 from __future__ import annotations

@@ -35,11 +35,11 @@ def database_from_url(url: str, *, pool: bool | None = None) -> dict:
     database["USER"] = database.get("USER") or "postgres"
     database["PORT"] = str(database.get("PORT") or "")
     if env.bool("DATABASE_POOL", default=True) if pool is None else pool:
-        # psycopg_pool, one pool per process and alias: a request takes a connection and gives it back at its end
-        # (Django closes it, CONN_MAX_AGE 0, which returns it to the pool). No check on checkout
-        # (CONN_HEALTH_CHECKS off): it would be a round trip per request, the `SELECT 1` the pool replaces. A
-        # connection that broke while idle (a PostgreSQL restart) fails the request that got it (a 500, as
-        # without the pool) and the pool drops it; DATABASE_POOL_CHECK=1 trades that round trip back for a check.
+        # psycopg_pool, one pool per process and alias: a request takes a connection at its first query and gives
+        # it back at its end (Django closes it, CONN_MAX_AGE 0, which returns it to the pool). No check when one
+        # is taken (CONN_HEALTH_CHECKS off): the check would be the round trip per request the pool removes (the
+        # `SELECT 1`). The price: a connection that died while idle (a PostgreSQL restart) fails the one request
+        # that takes it, and the pool replaces it; DATABASE_POOL_CHECK=1 checks instead (docs/deploy.md).
         database["OPTIONS"]["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
             # a process never holds more connections at once than it runs requests or tasks (gunicorn threads)
