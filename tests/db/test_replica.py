@@ -127,3 +127,19 @@ def test_a_from_id_feed_reads_the_primary(api, usd, replica):
     deposit = DepositFactory(member=alice, currency=usd, tid="TID-FEED")
 
     assert tids(api.post("/deposits", {"from_id": deposit.id - 1})) == ["TID-FEED"]
+
+
+def test_reads_fall_back_to_the_primary_when_the_replica_is_unreachable(api, usd, replica, tmp_path, caplog):
+    DepositFactory(member=(alice := MemberFactory()), currency=usd, tid="TID-ANYWAY")
+    settings_dict = connections.settings[REPLICA]
+    host = settings_dict["HOST"]
+    connections[REPLICA].close()
+    del connections[REPLICA]
+    settings_dict["HOST"] = str(tmp_path)  # no server there
+    try:
+        assert tids(api.post("/deposits", {"uid": alice.uid})) == ["TID-ANYWAY"]
+    finally:
+        connections[REPLICA].close()
+        del connections[REPLICA]
+        settings_dict["HOST"] = host
+    assert "replica read failed" in caplog.text
