@@ -15,6 +15,8 @@ balance reads. `--kill-after S`: at S seconds, SIGKILL the last web server (mast
 worker (with its pool); a client whose connection breaks moves to the next server and sends the request again
 when that is safe — creations with the same tid/key (a retry is answered with the stored record) and reads; a
 lost PUT /deposits/state is settled by reading the deposit; a lost /revenues/new or /withdraws/action is counted.
+Listings and balance reads are signed by a second, read-only partner (`bench-reader`): with a replica
+(DATABASE_REPLICA_URL) they are the reads it serves, the writing partner's own reads staying on the primary.
 
 Every client owns its own members (transfers stay between them), so it knows exactly what each of its members'
 balance and locked amount must be: from the answers it got for deposits and transfers, and from the state each
@@ -53,6 +55,7 @@ from bench import http_bench  # noqa: E402  (sets DATABASE_URL to the load datab
 from bench.gate import free_port, wait_ready, write_config  # noqa: E402
 
 PREFIX = "/api/v2/management/"
+READER = "bench-reader"
 FINAL_WITHDRAW_STATES = {"succeed": "paid", "canceled": "none", "rejected": "none", "failed": "none"}
 
 # (weight, action): the mix of one client's requests.
@@ -84,12 +87,12 @@ class Client:
     accounts. When its server goes away mid-request it moves to the next server and sends the request again if
     that is safe (RETRIED): the same data, signed again (a new jti: the first one may have been recorded)."""
 
-    def __init__(self, ports: list[int], uids: list[str], signers: list, seed: int):
+    def __init__(self, ports: list[int], uids: list[str], signers: dict[str, list], seed: int):
         from peatio_mgmt.management_api.signing import new_jti, sign
 
         self._sign, self._jti = sign, new_jti
         self.ports, self.server = ports, seed % len(ports)
-        self.uids, self.signers = uids, signers
+        self.uids, self.signers = uids, signers  # "partner", "partner reading" (with the reporting key), "reporting"
         self.rng = random.Random(seed)
         self.connection = self._connect()
         self.balance = defaultdict(Decimal)  # uid -> expected change of balance (deposits and transfers)
@@ -104,11 +107,12 @@ class Client:
     def _connect(self) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.ports[self.server], timeout=60)
 
-    def call(self, verb: str, route: str, data: dict, expect: int):
+    def call(self, verb: str, route: str, data: dict, expect: int, signer: str = "partner"):
         """The answer's JSON; None on an unexpected status (recorded as a failure); LOST (see above)."""
         started = time.perf_counter()
         for attempt in range(2 * len(self.ports)):
-            body = json.dumps(self._sign({"iat": int(time.time()), "jti": self._jti(), "data": data}, self.signers))
+            body = json.dumps(self._sign({"iat": int(time.time()), "jti": self._jti(), "data": data},
+                                         self.signers[signer]))
             try:
                 self.connection.request(verb, PREFIX + route, body, {"Content-Type": "application/json"})
                 response = self.connection.getresponse()
@@ -148,7 +152,7 @@ class Client:
                 tid, owner = pending_deposits.pop()
                 deposit = self.call("PUT", "deposits/state", {"tid": tid, "state": "accepted"}, 200)
                 if deposit is LOST:  # accepted or not: the record says
-                    deposit = self.call("POST", "deposits/get", {"tid": tid}, 201)
+                    deposit = self.call("POST", "deposits/get", {"tid": tid}, 201, signer="partner reading")
                     if deposit is not None and deposit["state"] != "accepted":
                         pending_deposits.append((tid, owner))
                         return
@@ -186,9 +190,9 @@ class Client:
                 self.balance[destination] += moved
         elif action == "listing":
             route = self.rng.choice(["deposits", "withdraws", "liabilities"])
-            self.call("POST", route, {"uid": uid, "limit": 20}, 201)
+            self.call("POST", route, {"uid": uid, "limit": 20}, 201, signer="reporting")
         elif action == "balance":
-            self.call("POST", "accounts/balance", {"uid": uid, "currency": "usd"}, 201)
+            self.call("POST", "accounts/balance", {"uid": uid, "currency": "usd"}, 201, signer="reporting")
         else:
             self.call("POST", "timestamp", {}, 201)
 
@@ -272,10 +276,23 @@ def main() -> None:
     args = parser.parse_args()
 
     directory = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    config_path, signers = write_config(directory)
+    config_path, partner = write_config(directory)
     document = yaml.safe_load(config_path.read_text())
     document["jwt"]["verify_jti"] = True
+    # A second partner, for reads only (a reporting service): the read_* scopes require its signature, which the
+    # partner adds to its own reads (its settling /deposits/get). Its listings and balance reads are the ones the replica serves: the
+    # partner writes all the time, so its own reads stay on the primary (read-your-writes, docs/deploy.md).
+    from peatio_mgmt.management_api.signing import generate_private_key, keychain_value
+
+    reader = generate_private_key("RS256")
+    document["keychain"][READER] = {"algorithm": "RS256", "value": keychain_value(reader)}
+    for name, scope in document["scopes"].items():
+        if name.startswith("read_"):
+            scope["permitted_signers"].append(READER)
+            scope["mandatory_signers"] = [READER]
     config_path.write_text(yaml.safe_dump(document))
+    reporting = [(READER, reader, "RS256")]
+    signers = {"partner": partner, "partner reading": partner + reporting, "reporting": reporting}
     os.environ["MANAGEMENT_API_CONFIG"] = str(config_path)
     uids, _ = http_bench.seed(plain=False)
 
@@ -296,7 +313,7 @@ def main() -> None:
 
         for port in topology.ports:
             wait_ready(f"http://127.0.0.1:{port}{PREFIX}timestamp",
-                       json.dumps(sign({"iat": int(time.time()), "jti": new_jti(), "data": {}}, signers)), deadline=60)
+                       json.dumps(sign({"iat": int(time.time()), "jti": new_jti(), "data": {}}, partner)), deadline=60)
         members_per_client = len(uids) // args.clients
         groups = [uids[i * members_per_client:(i + 1) * members_per_client] for i in range(args.clients)]
         context = multiprocessing.get_context("fork")
