@@ -1,6 +1,7 @@
 """Throughput of the management API gate against a bare Django view that only verifies the same signatures.
 
     DATABASE_URL=... REDIS_URL=... python bench/gate.py [--duration 10] [--connections 8] [--before CHECKOUT]
+        [--before-env NAME=VALUE ...] [--worker-class gthread --threads 2]
 
 Starts two gunicorn servers (2 sync workers each, loopback, free ports): peatio_mgmt.wsgi with a generated
 configuration of two RS256 keys (both mandatory, verify_jti off so a fixed pre-signed body can be replayed), and
@@ -74,9 +75,10 @@ def prepare_database() -> None:
             fund_member(member, usd, "0.01")
 
 
-def start(app: str, port: int, env: dict, log: Path, checkout: Path = ROOT) -> subprocess.Popen:
-    command = [sys.executable, "-m", "gunicorn", app, "--workers", "2", "--worker-class", "sync",
-               "--bind", f"127.0.0.1:{port}", "--chdir", str(checkout)]
+def start(app: str, port: int, env: dict, log: Path, checkout: Path = ROOT, worker: tuple[str, int] = ("sync", 1)
+          ) -> subprocess.Popen:
+    command = [sys.executable, "-m", "gunicorn", app, "--workers", "2", "--worker-class", worker[0],
+               "--threads", str(worker[1]), "--bind", f"127.0.0.1:{port}", "--chdir", str(checkout)]
     # gunicorn also reads the checkout's gunicorn.conf.py: no worker recycling during a measurement (a new worker
     # would restart the CPU counters read below). PYTHONPATH first: the checkout's code, not the installed one.
     env = {**env, "GUNICORN_MAX_REQUESTS": "0", "PYTHONPATH": str(checkout)}
@@ -140,7 +142,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--before", type=Path, help="a second checkout (e.g. a git worktree of an older commit) "
                         "served beside this one, its figures printed side by side")
-    parser.add_argument("--transfers", type=int, default=4000, help="unique /transfers/new bodies per server")
+    parser.add_argument("--before-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="environment of the `before` side; without --before, that side is this checkout "
+                        "with these settings (e.g. DATABASE_POOL=0 against the default pool)")
+    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class of every server")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread)")
+    parser.add_argument("--transfers", type=int, default=4000, help="unique /transfers/new bodies per server (split among the rounds)")
     args = parser.parse_args()
 
     directory = Path(tempfile.mkdtemp(prefix="bench-gate-"))
@@ -158,20 +165,27 @@ def main() -> None:
     }
     files = {path: write_bodies(directory / f"{path.replace('/', '_')}.txt", [json.dumps(body)])
              for path, body in fixed.items()}
-    checkouts = {"after": ROOT} | ({"before": args.before.resolve()} if args.before else {})
+    checkouts = {"after": ROOT}
+    if args.before or args.before_env:
+        checkouts["before"] = args.before.resolve() if args.before else ROOT
     key_base = time.time_ns() // 1000  # unique transfer keys across runs of the bench on the same database
-    for index, side in enumerate(checkouts):
-        keys = range(key_base + index * args.transfers, key_base + (index + 1) * args.transfers)
-        files[f"transfers/new {side}"] = write_bodies(directory / f"transfers_{side}.txt", transfer_bodies(signers, keys))
+    per_run = args.transfers // args.rounds
+    for index, (side, round_) in enumerate((side, round_) for side in checkouts for round_ in range(args.rounds)):
+        keys = range(key_base + index * per_run, key_base + (index + 1) * per_run)
+        files[f"transfers/new {side} {round_}"] = write_bodies(directory / f"transfers_{side}_{round_}.txt",
+                                                              transfer_bodies(signers, keys))
 
     env = dict(os.environ)
     servers, urls = {}, {}
+    worker = (args.worker_class, args.threads)
     for side, checkout in checkouts.items():
         port = free_port()
-        servers[side] = start("peatio_mgmt.wsgi:application", port, env, directory / f"{side}.log", checkout)
+        side_env = env | (dict(pair.split("=", 1) for pair in args.before_env) if side == "before" else {})
+        servers[side] = start("peatio_mgmt.wsgi:application", port, side_env, directory / f"{side}.log", checkout,
+                              worker)
         urls[side] = f"http://127.0.0.1:{port}/api/v2/management/"
     bare_port = free_port()
-    servers["bare"] = start("bench.bare_wsgi:application", bare_port, env, directory / "bare.log")
+    servers["bare"] = start("bench.bare_wsgi:application", bare_port, env, directory / "bare.log", worker=worker)
     bare_url = f"http://127.0.0.1:{bare_port}/bare"
     try:
         for side in checkouts:
@@ -181,19 +195,19 @@ def main() -> None:
         targets = [("bare view", "bare", bare_url, files["timestamp"], servers["bare"])]
         for path in ("timestamp", "accounts/balance", "liabilities"):
             targets += [(f"POST /{path}", side, urls[side] + path, files[path], servers[side]) for side in checkouts]
-        transfers = [("POST /transfers/new", side, urls[side] + "transfers/new", files[f"transfers/new {side}"],
-                      servers[side]) for side in checkouts]
+        transfers = [[("POST /transfers/new", side, urls[side] + "transfers/new", files[f"transfers/new {side} {round_}"],
+                       servers[side]) for side in checkouts] for round_ in range(args.rounds)]
         for _, _, url, bodies, _ in targets:
             run_wrk(url, bodies, 1, args.connections)  # warm-up: connections, imports, caches
         # Interleaved rounds, best run per target: on a shared machine a neighbour's burst hits one run, not all.
         # The workers' CPU time per request is measured too: it does not depend on what the neighbours do.
         runs, cpu = {}, {}
         for round_ in range(args.rounds):
-            for name, side, url, bodies, server in targets + (transfers if round_ == 0 else []):
+            for name, side, url, bodies, server in targets + transfers[round_]:
                 before = server_cpu_seconds(server)
                 rate, requests = run_wrk(url, bodies, args.duration, args.connections)
-                if name == "POST /transfers/new" and requests > args.transfers:
-                    raise RuntimeError(f"{side}: {requests} transfers sent, only {args.transfers} unique bodies")
+                if name == "POST /transfers/new" and requests > per_run:
+                    raise RuntimeError(f"{side}: {requests} transfers sent, only {per_run} unique bodies")
                 runs.setdefault((name, side), []).append(rate)
                 cpu.setdefault((name, side), []).append((server_cpu_seconds(server) - before) / requests * 1e6)
         rates = {key: max(values) for key, values in runs.items()}
@@ -202,7 +216,7 @@ def main() -> None:
         for (name, side), rate in rates.items():
             print(f"{name:26} {side:7} {rate:11.1f} {cpu_per_request[(name, side)]:15.0f}   "
                   f"{', '.join(f'{r:.0f}' for r in runs[(name, side)])}")
-        if args.before:
+        if "before" in checkouts:
             print(f"\n{'worker CPU per request':26} {'before':>8} {'after':>8} {'after/before':>13}")
             for name in dict.fromkeys(name for name, side in cpu_per_request if side == "after"):
                 before, after = cpu_per_request[(name, "before")], cpu_per_request[(name, "after")]

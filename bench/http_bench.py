@@ -42,7 +42,9 @@ PG = {key: os.environ.get(f"PG{key.upper()}", default)
       for key, default in (("host", "127.0.0.1"), ("port", "5432"), ("user", "postgres"))}
 DATABASE, PLAIN_DATABASE = os.environ.get("BENCH_HTTP_DATABASE", "peatio_bench_http"), "peatio_bench_plain_http"
 os.environ.update(
-    DATABASE_URL=f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{DATABASE}",
+    # PGHOST a directory: the server's Unix socket (the embedded PostgreSQL of bench/scale.sh)
+    DATABASE_URL=(f"postgres://{PG['user']}@/{DATABASE}?host={PG['host']}&port={PG['port']}" if PG["host"].startswith("/")
+                  else f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{DATABASE}"),
     DJANGO_SETTINGS_MODULE="peatio_mgmt.settings.base", PEATIO_DEV_DEFAULTS="1", DJANGO_DEBUG="0",
 )
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -119,7 +121,9 @@ def start(app: str, port: int, env: dict, log: Path) -> subprocess.Popen:
            "GUNICORN_WORKER_CLASS": os.environ.get("BENCH_WORKER_CLASS", "gthread"),
            "GUNICORN_THREADS": os.environ.get("BENCH_THREADS", "1"), "GUNICORN_MAX_REQUESTS": "0"}
     command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), app, "--chdir", str(ROOT)]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    # A session of its own: bench/load.py kills a server with its workers (SIGKILL to the process group).
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"),
+                            start_new_session=True)
 
 
 def run_wrk(url: str, bodies: Path, seconds: float, connections: int, *, cycle: bool) -> tuple[float, int]:

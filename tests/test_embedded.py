@@ -42,9 +42,19 @@ def test_a_socket_redis_url_becomes_kombus_socket_transport_and_tcp_urls_pass_th
 
 
 def test_a_given_database_url_is_parsed_into_the_connection_settings():
-    database = database_from_url("postgresql://peatio:s%40cret@db.internal:6432/ledger?sslmode=require")
+    database = database_from_url("postgresql://peatio:s%40cret@db.internal:6432/ledger?sslmode=require", pool=False)
 
     assert (database["NAME"], database["USER"], database["PASSWORD"], database["HOST"], database["PORT"]) == (
         "ledger", "peatio", "s@cret", "db.internal", "6432"
     )
     assert database["OPTIONS"] == {"sslmode": "require"}
+
+
+def test_the_pool_replaces_persistent_connections_and_their_select_1():
+    pooled = database_from_url("postgresql://peatio@db.internal/ledger")
+    persistent = database_from_url("postgresql://peatio@db.internal/ledger", pool=False)
+
+    assert pooled["OPTIONS"]["pool"] == {"min_size": 1, "max_size": 4, "timeout": 10, "max_idle": 300}
+    assert (pooled["CONN_MAX_AGE"], pooled["CONN_HEALTH_CHECKS"]) == (0, False)  # Django refuses a pool with an age
+    assert "pool" not in persistent["OPTIONS"]
+    assert (persistent["CONN_MAX_AGE"], persistent["CONN_HEALTH_CHECKS"]) == (60, True)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from urllib.parse import parse_qsl
 
-from django.db import OperationalError, transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.urls import re_path
 from django.utils.datastructures import MultiValueDict
 from psycopg import errors as pg_errors
@@ -30,6 +30,8 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSetMixin
 
+from peatio_mgmt.db_router import replica_configured, replica_reads
+from peatio_mgmt.management_api import read_your_writes
 from peatio_mgmt.management_api.authentication import JWSAuthentication
 from peatio_mgmt.management_api.exceptions import Refusal
 from peatio_mgmt.management_api.pagination import PagePagination
@@ -263,6 +265,28 @@ class ManagementViewSet(ViewSetMixin, ManagementAPIView):
         super().initial(request, *args, **kwargs)
         request.data  # noqa: B018 -- the `data` check (422) comes before any parameter, whatever the action reads
 
+    def run_action(self, handler, request, *args, **kwargs) -> Response:
+        """With a replica (DATABASE_REPLICA_URL): a `read_*` action reads it unless its partner wrote recently, a
+        `write_*` action pins its partner to the primary (management_api.read_your_writes). A read the replica
+        cannot serve (down, or a query cancelled by a recovery conflict) is read again on the primary: the
+        action wrote nothing, so running it twice is safe."""
+        if not replica_configured():
+            return super().run_action(handler, request, *args, **kwargs)
+        kids = request.user.kids
+        if self.scope.startswith("read_") and not read_your_writes.pinned(kids):
+            try:
+                with replica_reads():
+                    return super().run_action(handler, request, *args, **kwargs)
+            except (OperationalError, InterfaceError) as error:
+                logger.warning("replica read failed (%s): reading the primary", error)
+                return super().run_action(handler, request, *args, **kwargs)
+        if not self.scope.startswith("write_"):
+            return super().run_action(handler, request, *args, **kwargs)
+        try:
+            return super().run_action(handler, request, *args, **kwargs)
+        finally:  # before the answer leaves: the partner cannot ask for what it wrote before the pin is there
+            read_your_writes.pin(kids)
+
     def validated(self, params_class) -> dict:
         """The action's parameters, checked by its input serializer (management_api.serializers.Params)."""
         self.params = params_class.validate_data(self.request.data)
@@ -280,8 +304,10 @@ class ManagementViewSet(ViewSetMixin, ManagementAPIView):
         from_id = self.params.get("from_id")
         if from_id is None:
             return self.paginated(queryset, render)
-        feed = feed_page(queryset, from_id=from_id, page=self.params["page"], limit=self.params["limit"])
-        return self.page_answer(render(feed.rows), total=feed.total)
+        with replica_reads(False):  # the rows up to the settled id exist on the primary only, yet
+            feed = feed_page(queryset, from_id=from_id, page=self.params["page"], limit=self.params["limit"])
+            items = render(feed.rows)
+        return self.page_answer(items, total=feed.total)
 
     def page_answer(self, items: list, *, total: int) -> Response:
         """A list answer (201) with the `Total`/`Page`/`Per-Page` of the validated `page`/`limit`."""

@@ -18,9 +18,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env.str("PEATIO_VAR_DIR", default=str(BASE_DIR / "var")))
 
 
-def database_from_url(url: str) -> dict:
+def database_from_url(url: str, *, pool: bool | None = None) -> dict:
     """postgres://user:password@host:port/name?host=/socket/dir&sslmode=... -> Django DATABASES entry.
 
+    `pool`: psycopg_pool (the default, DATABASE_POOL) or one persistent connection per thread.
     django-environ keeps libpq's `?host=` (the socket directory of the embedded server) among the OPTIONS, where
     psycopg would take it as a connection parameter over HOST; it is the HOST.
     """
@@ -33,8 +34,24 @@ def database_from_url(url: str) -> dict:
     database["NAME"] = database.get("NAME") or "postgres"
     database["USER"] = database.get("USER") or "postgres"
     database["PORT"] = str(database.get("PORT") or "")
-    database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-    database["CONN_HEALTH_CHECKS"] = True
+    if env.bool("DATABASE_POOL", default=True) if pool is None else pool:
+        # psycopg_pool, one pool per process and alias: a request takes a connection at its first query and gives
+        # it back at its end (Django closes it, CONN_MAX_AGE 0, which returns it to the pool). No check when one
+        # is taken (CONN_HEALTH_CHECKS off): the check would be the round trip per request the pool removes (the
+        # `SELECT 1`). The price: a connection that died while idle (a PostgreSQL restart) fails the one request
+        # that takes it, and the pool replaces it; DATABASE_POOL_CHECK=1 checks instead (docs/deploy.md).
+        database["OPTIONS"]["pool"] = {
+            "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
+            # a process never holds more connections at once than it runs requests or tasks (gunicorn threads)
+            "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=4),
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10),
+            "max_idle": 300,
+        }
+        database["CONN_MAX_AGE"] = 0
+        database["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_POOL_CHECK", default=False)
+    else:
+        database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+        database["CONN_HEALTH_CHECKS"] = True
     return database
 
 
@@ -70,6 +87,14 @@ else:
     REDIS_URL = embedded_redis_url(VAR_DIR)
 
 DATABASES = {"default": database_from_url(DATABASE_URL)}
+# A streaming replica of the primary: the management API's read routes use it (peatio_mgmt.db_router).
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = database_from_url(DATABASE_REPLICA_URL)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["peatio_mgmt.db_router.ReplicaRouter"]
+# Read-your-writes: for this many seconds after a partner's last write, its reads go to the primary.
+DATABASE_REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
