@@ -52,7 +52,7 @@ def test_the_plain_worker_survives_a_redis_restart_and_goes_on_sending(own_redis
     own_redis.stop()
     wait_for(lambda: "Connection to broker lost" in worker.output(), 20, what="the worker noticing")
     # It did hold unacknowledged messages (the channel restores them as it closes, which may be logged a moment later).
-    wait_for(lambda: "Restoring" in worker.output(), 10, what="unacknowledged messages being restored")
+    wait_for(lambda: "Restoring" in worker.output(), 60, what="unacknowledged messages being restored")
     own_redis.start()
 
     create("after")
