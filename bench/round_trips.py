@@ -63,12 +63,13 @@ def main() -> None:
             unique += 1
             now = int(time.time())
             body = json.dumps(sign({"iat": now, "exp": now + 60, "data": routes[route](unique)}, signers)).encode()
-            statuses = []
+            statuses: list[str] = []
             if traced:
                 connection.ensure_connection()
                 fd = os.open(trace, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
                 connection.connection.pgconn.trace(fd)
-            answer = application(environ(route, body), lambda status, headers, exc_info=None: statuses.append(status))
+            answer = application(environ(route, body), lambda status, headers, exc_info=None, seen=statuses:
+                                 seen.append(status))
             b"".join(answer)
             answer.close()
             if traced:

@@ -16,7 +16,6 @@ from ledger import services
 from ledger.currency_form import CurrencyForm
 from ledger.models import Account, AccountType, ChartAccount, Currency, Member, Operation, Transfer
 from ledger.money import format_amount
-from operators.actions import body
 from operators.services import audit_record
 from peatio_mgmt.admin_readonly import ReadOnly, ReadOnlyAdmin
 from peatio_mgmt.errors import DomainError, RecordNotFound
@@ -195,8 +194,9 @@ def _post_correction(*, actor, data: dict, preview: bool) -> tuple[Operation | N
         with transaction.atomic(durable=True):
             account = data["code"]
             uid = data["uid"].strip() if account.is_member_scope else None
-            operation = body(services.operation_post)(account=account, currency=data["currency"], side=data["side"],
-                                                     amount=data["amount"], uid=uid)
+            # One statement in a savepoint of this transaction (ledger.postgres_events).
+            operation = services.operation_post(account=account, currency=data["currency"], side=data["side"],
+                                                 amount=data["amount"], uid=uid)
             audit_record(actor=actor, action="post_correction", obj=operation, from_state=None, to_state=None,
                          amount=data["amount"], currency=data["currency"],
                          note=f"{data['side']} {account.code}{f' {uid}' if uid else ''}: {data['reason']}")
