@@ -4,7 +4,8 @@ import pytest
 
 from ledger import services as ledger
 from ledger.models import Account, AccountType, Operation
-from ledger.services import CURRENCY_TYPE_MISMATCH, Entry, Reference
+from ledger.postgres_events import CURRENCY_TYPE_MISMATCH
+from ledger.services import Entry, Reference
 from peatio_mgmt.errors import BusinessRuleError, InsufficientFunds
 from tests.factories import fund_member
 

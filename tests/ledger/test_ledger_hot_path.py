@@ -15,7 +15,7 @@ from tests.factories import MemberFactory, fund_member
 pytestmark = pytest.mark.django_db
 
 
-def test_transfer_between_existing_accounts_is_two_statements_without_savepoint(member, usd):
+def test_transfer_between_existing_accounts_is_one_statement(member, usd):
     other = MemberFactory()
     fund_member(member, usd, 10)
     fund_member(other, usd, 10)
@@ -23,8 +23,7 @@ def test_transfer_between_existing_accounts_is_two_statements_without_savepoint(
     with CaptureQueriesContext(connection) as queries:
         Entry(Reference("transfer", 1)).sub_funds(member, usd, Decimal("4")).plus_funds(other, usd, Decimal("4")).post()
 
-    statements = [q["sql"].split()[0] for q in queries.captured_queries]
-    assert statements == ["SELECT", "WITH"]  # lock, then accounts + postings in one statement
+    assert [q["sql"].split("(")[0] for q in queries.captured_queries] == ["SELECT * FROM ledger_post"]
     assert Account.objects.get(member=other, currency=usd).balance == Decimal("14")
 
 
@@ -56,13 +55,20 @@ def test_refused_event_on_a_new_account_leaves_no_account_row(member, usd):
         assert not Account.objects.filter(member=member).exists()
 
 
-def test_check_constraint_reached_is_insufficient_funds_and_dooms_the_transaction(member, usd, monkeypatch):
+def test_check_constraint_reached_is_insufficient_funds_and_dooms_the_transaction(member, usd):
     fund_member(member, usd, 1)
-    monkeypatch.setattr(ledger, "_apply", lambda account, posting: setattr(account, "balance", Decimal("-1")))
-
-    with pytest.raises(InsufficientFunds), transaction.atomic():
-        ledger.sub_funds(member=member, currency=usd, amount=Decimal("2"))
-        pytest.fail("not reached")
+    with transaction.atomic():  # the trigger below goes with this savepoint
+        with connection.cursor() as cursor:
+            # Writes what the function's checks passed as a negative balance: only the CHECK constraint stops it.
+            cursor.execute("CREATE FUNCTION test_break_balance() RETURNS trigger LANGUAGE plpgsql AS"
+                           " $$ BEGIN NEW.balance := -1; RETURN NEW; END $$;"
+                           " CREATE TRIGGER test_break_balance BEFORE UPDATE ON accounts"
+                           " FOR EACH ROW EXECUTE FUNCTION test_break_balance();")
+        with transaction.atomic():
+            with pytest.raises(InsufficientFunds):
+                ledger.plus_funds(member=member, currency=usd, amount=Decimal("2"))
+            assert transaction.get_rollback()  # the statement failed: this transaction can only roll back
+        transaction.set_rollback(True)
 
     assert Account.objects.get(member=member, currency=usd).balance == Decimal("1")
 
