@@ -52,6 +52,10 @@ def _execute(sql: str, params: list) -> list[tuple]:
     except DatabaseError as error:
         make = REFUSALS.get(getattr(error.__cause__, "sqlstate", None))
         if make is None:
+            if not connection.in_atomic_block and not connection.is_usable():
+                # What a failed atomic block's rollback does: drop a connection that died under the call, so that
+                # the next use reconnects (a worker thread or task sees no request boundary to do it).
+                connection.close()
             raise
         raise make() from error
 

@@ -27,6 +27,26 @@ def test_transfer_between_existing_accounts_is_one_statement(member, usd):
     assert Account.objects.get(member=other, currency=usd).balance == Decimal("14")
 
 
+def test_transfer_create_and_operation_post_are_one_statement_each(member, usd):
+    other = MemberFactory()
+    fund_member(member, usd, 10)
+    liability = ChartAccount.objects.get(code=201)
+    leg = ledger.TransferLeg(currency=usd, amount=Decimal("4"), source=liability, destination=liability,
+                             source_uid=member.uid.lower(), destination_uid=other.uid)
+
+    with CaptureQueriesContext(connection) as queries:
+        _, postings = ledger.transfer_create(key=1, kind="member-transfer", desc=None, legs=[leg])
+        operation = ledger.operation_post(account=liability, currency=usd, side=ledger.CREDIT, amount=Decimal("1"),
+                                          uid=other.uid.lower())
+
+    # inside the test's transaction each runs in a savepoint; outside one (the API) the call is the transaction
+    calls = [q["sql"].split("(")[0] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert calls == ["SELECT * FROM ledger_transfer_create", "SELECT * FROM ledger_post_uids"]
+    assert [p["member__uid"] for p in postings] == [member.uid, other.uid]  # the stored uids, not the given ones
+    assert operation.member.uid == other.uid and operation.member_id == other.pk
+    assert Account.objects.get(member=other, currency=usd).balance == Decimal("5")
+
+
 def test_posted_operations_carry_their_ids_and_times(member, usd):
     operations = fund_member(member, usd, 5)
 
