@@ -1,8 +1,8 @@
-"""Member-to-member transfers through the ledger core (ledger.core.Entry), as /transfers/new posts them.
+"""Member-to-member transfers as /transfers/new posts them: ledger.services.transfer_create, one statement.
 
-One transfer = one transaction: insert the Transfer row (services.transfer_insert, as transfer_create does),
-lock both accounts in (member, currency) order, check the funds on the locked rows, write both accounts and the
-two postings. Run with DATABASE_URL on a bench database.
+One transfer = one call of the ledger_transfer_create function (migration 0008) in autocommit, its own
+transaction: the Transfer row, the members by uid, both accounts locked in (member, currency) order, the funds
+checked on the locked rows, both accounts and the two postings written. Run with DATABASE_URL on a bench database.
 """
 
 import os
@@ -19,12 +19,11 @@ import django  # noqa: E402
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
-from django.db import transaction  # noqa: E402
 
 from bench.harness import main, pick_pair  # noqa: E402
-from ledger.core import Entry, Reference  # noqa: E402
-from ledger.models import AccountType, Currency, Member  # noqa: E402
-from ledger.services import transfer_insert  # noqa: E402
+from ledger.core import Entry  # noqa: E402
+from ledger.models import AccountType, ChartAccount, Currency, Member  # noqa: E402
+from ledger.services import TransferLeg, transfer_create  # noqa: E402
 
 MEMBERS = int(os.environ.get("BENCH_MEMBERS", "1000"))
 FUNDS = Decimal("1000000")
@@ -45,16 +44,16 @@ def setup() -> list[Member]:
             for member in new[chunk:chunk + 200]:
                 entry.platform(AccountType.ASSET, usd, "credit", FUNDS).plus_funds(member, usd, FUNDS)
             entry.post()
-    global USD
-    USD = usd
+    global USD, LIABILITY
+    USD, LIABILITY = usd, ChartAccount.objects.get(code=201)
     return list(Member.objects.order_by("id")[:MEMBERS])
 
 
 def transfer(rng, members) -> None:
     source, destination = pick_pair(rng, members)
-    with transaction.atomic(durable=True):
-        record = transfer_insert(key=secrets.randbits(62), kind="member-transfer", desc=None, digest=None)
-        Entry(Reference("transfer", record.pk)).sub_funds(source, USD, AMOUNT).plus_funds(destination, USD, AMOUNT).post()
+    transfer_create(key=secrets.randbits(62), kind="member-transfer", desc=None, legs=[
+        TransferLeg(currency=USD, amount=AMOUNT, source=LIABILITY, destination=LIABILITY, source_uid=source.uid,
+                    destination_uid=destination.uid)])
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ echo "RESULT pgbench par $(echo "${runs[*]}" | median) ${runs[*]}" >>"$RESULTS"
 
 ARGS=(--seconds "$SECONDS_PER_RUN" --runs "$RUNS" --processes "$CLIENTS")
 
-log "ledger: Entry(...).sub_funds().plus_funds().post() + Transfer row"
+log "ledger: services.transfer_create, one ledger_transfer_create call (member -> member)"
 fresh_db peatio_bench
 DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/peatio_bench" REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/15} \
     PEATIO_DEV_DEFAULTS=1 DJANGO_DEBUG=0 "$PYTHON" bench/ledger_transfers.py "${ARGS[@]}" | tee -a "$RESULTS" >&2

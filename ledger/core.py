@@ -1,15 +1,14 @@
 """The ledger core: the only code that changes a member's balance or locked amount (domain.md §4).
 
 A business event builds an `Entry` — its postings, each a debit or a credit on one account of the chart — and
-posts it once: the member accounts it touches are locked in one statement in (member, currency) order (so two
-events on the same accounts cannot deadlock), every movement is checked on the locked rows, then the accounts
-and the postings are written in one statement, all in the caller's transaction. Either everything of the event
-is written or nothing is.
+posts it once, in one statement: the PL/pgSQL function ledger_post (migration 0008, called through
+ledger.postgres_events, the core's writer) locks the member accounts it touches in (member, currency) order (so two
+events on the same accounts cannot deadlock), checks every movement on the locked rows, then writes the accounts
+and the postings, in the caller's transaction or its own. Either everything of the event is written or nothing is,
+and a refusal writes nothing, so the caller's transaction stays usable without a savepoint.
 
-The hot path is three round trips inside the caller's transaction (lock, write, and the caller's commit): the
-automatic accounts of the chart are cached per process (bench/README.md has the profile that asked for it), and
-no savepoint is taken unless account rows must be created — the checks run before anything is written, so a
-refused event leaves the caller's transaction clean without one.
+`lock_accounts` is for services that decide on a member's funds before they post (withdraws: the funds and the
+quick rule); the automatic accounts of the chart are cached per process (ledger.chart).
 """
 
 from __future__ import annotations
@@ -18,20 +17,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 
+from ledger import postgres_events
 from ledger.chart import Chart, role_chart
 from ledger.models import Account, AccountKind, AccountType, ChartAccount, Currency, Member, Operation
-from ledger.money import MONEY_CONTEXT, ZERO, fits_numeric
-from peatio_mgmt.errors import BusinessRuleError, InsufficientFunds
+from ledger.money import ZERO, fits_numeric
+from peatio_mgmt.errors import BusinessRuleError
 
-CURRENCY_TYPE_MISMATCH = "Currency type and account currency type don't match"
 DEBIT, CREDIT = "debit", "credit"
 
 
 class InvalidAmount(BusinessRuleError):
     def __init__(self, amount: Decimal):
         super().__init__(f"Amount must be a positive decimal with at most 16 integer and 16 fractional digits, got {amount}")
+
+
+def check_amount(amount: Decimal) -> None:
+    if not fits_numeric(amount) or amount <= ZERO:
+        raise InvalidAmount(amount)
 
 
 @dataclass(frozen=True)
@@ -53,11 +57,9 @@ class Posting:
 
 @dataclass(slots=True)
 class LockedAccount:
-    """A member account row locked FOR UPDATE: what the checks read and the write statement updates.
-
-    A plain object, not an Account model instance: the hot path reads five columns and never saves the row
-    through the ORM (building model instances from a raw query was a measurable share of a transfer's CPU).
-    """
+    """A member account row locked FOR UPDATE by lock_accounts: what a service's own checks read before posting
+    (withdraws: the funds and the quick rule). A plain object, not an Account model instance: five columns read,
+    the row never saved through the ORM (the posting function writes it)."""
 
     pk: int
     member_id: int
@@ -164,44 +166,17 @@ class Entry:
 
     def _validate(self) -> None:
         for posting in self.postings:
-            if not fits_numeric(posting.amount) or posting.amount <= ZERO:
-                raise InvalidAmount(posting.amount)
-            if posting.account.currency_type != posting.currency.type:
-                raise BusinessRuleError(CURRENCY_TYPE_MISMATCH)
+            check_amount(posting.amount)
             if posting.account.is_member_scope and posting.member is None:
                 raise ValueError(f"account {posting.account.code} is member-scope: the posting needs a member")
 
     def post(self) -> list[Operation]:
-        """Check and write every posting of the event; raises a domain error and writes nothing on failure."""
+        """Check and write every posting of the event in one statement (ledger.postgres_events.entry_post): in the
+        caller's transaction, or its own; raises a domain error and writes nothing on failure."""
         self._validate()
-        if not connection.in_atomic_block:
-            with transaction.atomic():
-                return self._post()
-        return self._post()
-
-    def _post(self) -> list[Operation]:
-        member_postings = [p for p in self.postings if p.account.is_member_scope]
-        keys = sorted({(p.member.pk, p.currency.pk) for p in member_postings})
-        accounts = _select_for_update(keys) if keys else {}
-        if len(accounts) < len(keys):
-            # Rows are created: in a savepoint, so a refused event leaves none behind in the caller's transaction.
-            with transaction.atomic():
-                accounts.update(lock_accounts(key for key in keys if key not in accounts))
-                return self._write(accounts, member_postings)
-        return self._write(accounts, member_postings)
-
-    def _write(self, accounts: dict[tuple[int, str], LockedAccount], member_postings: list[Posting]) -> list[Operation]:
-        for posting in member_postings:
-            _apply(accounts[(posting.member.pk, posting.currency.pk)], posting)
         operations = [self._operation(p) for p in self.postings]
-        try:
-            _write_accounts_and_operations(accounts.values(), operations)
-        except IntegrityError as error:
-            # The CHECK constraints are the last defence; reaching them is a defect of the checks above, and the
-            # caller still gets the domain's answer, not a 500. The statement failed in the caller's transaction,
-            # which PostgreSQL has aborted: it can only roll back.
-            transaction.set_rollback(True)
-            raise InsufficientFunds(InsufficientFunds.BALANCE) from error
+        if operations:  # an entry without postings touches no account either
+            postgres_events.entry_post(operations)
         return operations
 
     def _operation(self, posting: Posting) -> Operation:
@@ -219,49 +194,3 @@ class Entry:
             credit=posting.amount if posting.side == CREDIT else ZERO,
         )
 
-
-def _apply(account: LockedAccount, posting: Posting) -> None:
-    """Move the locked account's balance (kind main) or locked amount (kind locked) by one posting."""
-    # No unary minus: it rounds in the thread's context; add/subtract in MONEY_CONTEXT are exact (or raise).
-    move = MONEY_CONTEXT.add if posting.side == CREDIT else MONEY_CONTEXT.subtract
-    if posting.account.kind == AccountKind.MAIN:
-        balance = move(account.balance, posting.amount)
-        if balance < ZERO:
-            raise InsufficientFunds(InsufficientFunds.BALANCE)
-        account.balance = balance
-    else:
-        locked = move(account.locked, posting.amount)
-        if locked < ZERO:
-            raise InsufficientFunds(InsufficientFunds.LOCKED)
-        account.locked = locked
-
-
-OPERATION_COLUMNS = ("type", "code", "currency_id", "member_id", "reference_type", "reference_id", "debit", "credit")
-
-
-def _write_accounts_and_operations(accounts: Iterable[LockedAccount], operations: list[Operation]) -> None:
-    """One statement: the accounts' new balance/locked and the postings; sets each operation's id and created_at."""
-    if not operations:
-        return  # an entry without postings touches no account either
-    rows = list(accounts)
-    params: list = []
-    sql = ""
-    if rows:
-        values = ", ".join(["(%s, %s::numeric, %s::numeric)"] * len(rows))
-        params += [value for a in rows for value in (a.pk, a.balance, a.locked)]
-        sql = (
-            f"WITH moved AS (UPDATE accounts AS a SET balance = v.balance, locked = v.locked, updated_at = now()"
-            f" FROM (VALUES {values}) AS v(id, balance, locked) WHERE a.id = v.id) "
-        )
-    placeholders = "(" + ", ".join(["%s"] * len(OPERATION_COLUMNS)) + ")"
-    sql += (
-        f"INSERT INTO operations ({', '.join(OPERATION_COLUMNS)}) VALUES {', '.join([placeholders] * len(operations))}"
-        " RETURNING id, created_at"
-    )
-    for op in operations:
-        params += [op.type, op.code_id, op.currency_id, op.member_id, op.reference_type, op.reference_id, op.debit, op.credit]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for op, (pk, created_at) in zip(operations, cursor.fetchall(), strict=True):
-            op.pk, op.created_at = pk, created_at
-            op._state.adding, op._state.db = False, connection.alias

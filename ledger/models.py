@@ -3,7 +3,8 @@
 Tables and who writes them
 - Member, Currency, ChartAccount: reference data, written by the seed command and operators.
 - Account (member x currency: balance, locked) and Operation (the journal): written only by the ledger core
-  (ledger.core), always together in one transaction, the account rows locked. balance/locked are the running totals of the
+  (ledger.core's Entry, through the ledger_post function of migration 0008), always together in one statement, the
+  account rows locked. balance/locked are the running totals of the
   member's liability postings (kind main / locked) — domain.md §4.
 - Transfer: one business event of several balanced postings, written by ledger.services.transfer_create.
 

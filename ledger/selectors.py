@@ -116,10 +116,6 @@ def transfer_postings(transfer: Transfer) -> list[dict]:
     )
 
 
-def operation_get(pk: int) -> dict:
-    return Operation.objects.values(*OPERATION_FIELDS).get(pk=pk)
-
-
 # Members, balances of a currency, currencies (management-api-extensions.md §7.1, §7.4, §7.6, §7.7) ---------------
 
 

@@ -1,20 +1,22 @@
 """The ledger's business services of the management API: one posting (/<type>/new, an operator's correction),
 transfers (/transfers/new) and members (/members, /members/update). Every balance they change goes through the
-ledger core (ledger.core: Entry, the account locks and the posting writer), in the service's own transaction."""
+ledger core's writer (ledger.postgres_events): /transfers/new and the journals' /new routes are one function call
+each, member look-up included."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from ledger.core import Entry, Reference
-from ledger.models import ChartAccount, Currency, Member, Operation, ReferenceType, Transfer
+from ledger import postgres_events
+from ledger.core import DEBIT, check_amount
+from ledger.models import ChartAccount, Currency, Member, Operation, Transfer
+from ledger.money import ZERO
 from ledger.selectors import transfer_postings
 from operators.services import Operator, audit_record
 from peatio_mgmt.errors import BusinessRuleError, RecordNotFound
@@ -22,45 +24,30 @@ from peatio_mgmt.idempotency import request_digest
 
 # Operations and transfers of the management API (management-api.md §4.11–4.20) ----------------------------------
 
-KEY_TAKEN = "Key has already been taken"
 KIND_BLANK = "Kind can't be blank"
 KIND_TOO_LONG = "Kind is too long (maximum is 30 characters)"
 DESC_TOO_LONG = "Desc is too long (maximum is 255 characters)"
 
 
-def _members_by_uid(uids: Iterable[str]) -> dict[str, Member]:
-    """The members named by uids, keyed by the uid as given; any unknown uid is a 404.
-
-    One query; the comparison ignores case the way the database's unique UPPER(uid) index does (and uses it).
-    """
-    wanted = sorted(set(uids))
-    if not wanted:
-        return {}
-    members = {
-        member.asked: member
-        for member in Member.objects.raw(
-            "SELECT members.*, asked.uid AS asked FROM members"
-            " JOIN unnest(%s::text[]) AS asked(uid) ON UPPER(members.uid) = UPPER(asked.uid)",
-            [wanted],
-        )
-    }
-    if len(members) != len(wanted):
-        raise RecordNotFound()
-    return members
-
-
-@transaction.atomic(durable=True)
 def operation_post(*, account: ChartAccount, currency: Currency, side: str, amount: Decimal, uid: str | None = None,
                    operator: Operator | None = None, reason: str = "") -> Operation:
     """One posting through /<type>/new, or an operator's correction (audited with the `reason`): member-scope codes
     move the member's balance or locked, platform codes none.
 
-    Look-up first (unknown member: 404), then the core refuses a currency type mismatch or missing funds (422).
+    One statement (ledger.postgres_events): look-up first (unknown member: 404), then a currency type mismatch or
+    missing funds (422). From the API (no operator) the statement is its own transaction; an operator's posting and
+    its audit record are one transaction.
     """
-    member = _members_by_uid([uid])[uid] if account.is_member_scope else None
-    (operation,) = Entry().add(account, currency, side, amount, member).post()
-    audit_record(actor=operator, action="post_correction", obj=operation, from_state=None, to_state=None,
-                 amount=amount, currency=currency, note=f"{side} {account.code}{f' {uid}' if member else ''}: {reason}")
+    check_amount(amount)
+    debit, credit = (amount, ZERO) if side == DEBIT else (ZERO, amount)
+    if operator is None:
+        return postgres_events.operation_post(account=account, currency=currency, debit=debit, credit=credit, uid=uid)
+    with transaction.atomic(durable=True):
+        operation = postgres_events.operation_post(account=account, currency=currency, debit=debit, credit=credit,
+                                                   uid=uid)
+        audit_record(actor=operator, action="post_correction", obj=operation, from_state=None, to_state=None,
+                     amount=amount, currency=currency,
+                     note=f"{side} {account.code}{f' {uid}' if account.is_member_scope else ''}: {reason}")
     return operation
 
 
@@ -111,71 +98,31 @@ def _check_transfer_fields(kind: str, desc: str | None) -> None:
         raise BusinessRuleError(DESC_TOO_LONG)
 
 
-def transfer_insert(*, key: int, kind: str, desc: str | None, digest: str | None) -> Transfer | None:
-    """Insert the transfer row; None when a transfer with this key exists (committed).
-
-    ON CONFLICT DO NOTHING waits, like the unique index, for a concurrent transaction inserting the same key and
-    then inserts (it failed) or returns nothing (it committed) — without the savepoint an IntegrityError needs.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO transfers (key, kind, \"desc\", request_digest, created_at, updated_at)"
-            " VALUES (%s, %s, %s, %s, now(), now()) ON CONFLICT (key) DO NOTHING RETURNING id, created_at",
-            [key, kind, desc, digest],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    transfer = Transfer(pk=row[0], key=key, kind=kind, desc=desc, request_digest=digest, created_at=row[1], updated_at=row[1])
-    transfer._state.adding, transfer._state.db = False, connection.alias
-    return transfer
-
-
-def _posting_row(operation: Operation) -> dict:
-    """A posted operation as the selectors' OPERATION_FIELDS row (what the API renders), without reading it back."""
-    return {
-        "id": operation.pk, "type": operation.type, "code_id": operation.code_id, "currency_id": operation.currency_id,
-        "debit": operation.debit, "credit": operation.credit,
-        "member__uid": operation.member.uid if operation.member is not None else None,
-        "reference_type": operation.reference_type, "created_at": operation.created_at,
-    }
-
-
-@transaction.atomic(durable=True)
 def transfer_create(*, key: int, kind: str, desc: str | None, legs: list[TransferLeg]) -> tuple[Transfer, list[dict]]:
     """Create the transfer and post its operations, all or nothing (management-api.md §4.20, domain.md §8).
 
     Returns the transfer and its postings in the order they were made (selectors.OPERATION_FIELDS rows).
-    The Transfer row is inserted first: a concurrent request with the same key waits for the first one to end,
-    then either inserts (the first failed and left nothing) or sees the committed winner and is answered as a
-    retry (same parameters: the stored transfer, nothing posted) or refused.
-    Look-ups of every operation's members come before the business rules (§1.6); the postings of all operations
-    form one Entry, so the member accounts are locked in (member, currency) order before anything is posted.
+    One statement (ledger.postgres_events.transfer_create, its own transaction unless the caller has one): the
+    Transfer row first — a concurrent request with the same key waits for the first one to end, then either
+    inserts (the first failed and left nothing) or sees the committed winner and is answered as a retry (same
+    parameters: the stored transfer, nothing posted) or refused; then the look-ups of every operation's members
+    (§1.6), then the business rules, the member accounts locked in (member, currency) order before anything is
+    posted. Each leg is a debit on its source then a credit on its destination.
     """
     _check_transfer_fields(kind, desc)
-    digest = transfer_digest(key=key, kind=kind, desc=desc, legs=legs)
-    transfer = transfer_insert(key=key, kind=kind, desc=desc, digest=digest)
-    if transfer is None:
-        stored = Transfer.objects.get(key=key)
-        if stored.request_digest != digest:
-            raise BusinessRuleError(KEY_TAKEN)
-        return stored, transfer_postings(stored)
-
-    def uids(leg: TransferLeg):
-        for account, uid in ((leg.source, leg.source_uid), (leg.destination, leg.destination_uid)):
-            if account.is_member_scope:
-                yield uid
-
-    members = _members_by_uid(uid for leg in legs for uid in uids(leg))
-
-    def member(account: ChartAccount, uid: str | None) -> Member | None:
-        return members[uid] if account.is_member_scope else None
-
-    entry = Entry(Reference(ReferenceType.TRANSFER, transfer.pk))
     for leg in legs:
-        entry.debit(leg.source, leg.currency, leg.amount, member(leg.source, leg.source_uid))
-        entry.credit(leg.destination, leg.currency, leg.amount, member(leg.destination, leg.destination_uid))
-    return transfer, [_posting_row(operation) for operation in entry.post()]
+        check_amount(leg.amount)
+    digest = transfer_digest(key=key, kind=kind, desc=desc, legs=legs)
+    created = postgres_events.transfer_create(key=key, kind=kind, desc=desc, digest=digest, postings=[
+        posting for leg in legs for posting in (
+            (leg.source, leg.currency, leg.source_uid, leg.amount, ZERO),
+            (leg.destination, leg.currency, leg.destination_uid, ZERO, leg.amount),
+        )
+    ])
+    if created is None:
+        stored = Transfer.objects.get(key=key)
+        return stored, transfer_postings(stored)
+    return created
 
 
 # Members (management-api-extensions.md §7.3, §7.5, §8.7) --------------------------------------------------------

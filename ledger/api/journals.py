@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
-from ledger import selectors, services
+from ledger import postgres_events, selectors, services
 from ledger.api.fields import ChartCode, CurrencyCode
 from ledger.core import CREDIT, DEBIT
 from ledger.models import AccountType
@@ -182,7 +182,7 @@ class JournalViewSet(ManagementViewSet):
         operation = services.operation_post(
             account=values["code"], currency=values["currency"], side=side, amount=values[side], uid=values.get("uid"),
         )
-        return Response(OperationSerializer.represent(selectors.operation_get(operation.pk)), status=201)
+        return Response(OperationSerializer.represent(postgres_events.operation_row(operation)), status=201)
 
 
 class AssetViewSet(JournalViewSet):

@@ -3,8 +3,9 @@ from decimal import Decimal
 import pytest
 
 from ledger.chart import Chart
-from ledger.core import CURRENCY_TYPE_MISMATCH, Entry, Reference
+from ledger.core import Entry, Reference
 from ledger.models import Account, AccountType, Operation
+from ledger.postgres_events import CURRENCY_TYPE_MISMATCH
 from peatio_mgmt.errors import BusinessRuleError, InsufficientFunds
 from tests.factories import fund_member
 

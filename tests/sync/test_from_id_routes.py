@@ -12,7 +12,7 @@ from ledger import services as ledger
 from ledger.models import ChartAccount, Operation
 from tests.factories import MemberFactory
 from tests.ledger.conftest import ALICE, alice, bob, carol, eth  # noqa: F401  (fixtures)
-from tests.sync.conftest import OpenTransaction, body, insert_deposit_sql
+from tests.sync.conftest import OpenTransaction, insert_deposit_sql
 from tests.trades.conftest import trades  # noqa: F401  (fixture)
 from trades.models import Trade
 from withdraws.models import Withdraw
@@ -148,8 +148,8 @@ def test_open_deposit_withholds_one_created_through_deposits_new(api, usd, side_
 def test_open_posting_withholds_postings_created_through_the_routes(api, usd, chart, route, outcome):
     holder, other = MemberFactory(), MemberFactory()  # the open writer holds the holder's account row
     liability = ChartAccount.objects.get(code=201)
-    open_writer = OpenTransaction(lambda: body(ledger.operation_post)(account=liability, currency=usd, side="credit",
-                                                                     amount=Decimal("5"), uid=holder.uid))
+    open_writer = OpenTransaction(lambda: ledger.operation_post(account=liability, currency=usd, side="credit",
+                                                               amount=Decimal("5"), uid=holder.uid))
     held = open_writer.result.pk
     if route == "liabilities/new":
         answer = api.post(route, {"currency": "usd", "code": 201, "uid": other.uid, "credit": "3"})

@@ -97,8 +97,8 @@ def test_settled_id_of_an_idle_table_is_its_last_drawn_id(member, usd):
 def test_open_liability_posting_withholds_a_later_committed_transfer(member, usd, chart, outcome):
     liability, asset = ChartAccount.objects.get(code=201), ChartAccount.objects.get(code=101)
     other = MemberFactory()  # another member's account: the open writer holds `member`'s row lock
-    a = OpenTransaction(lambda: body(ledger.operation_post)(account=liability, currency=usd, side="credit",
-                                                           amount=Decimal("5"), uid=member.uid))
+    a = OpenTransaction(lambda: ledger.operation_post(account=liability, currency=usd, side="credit",
+                                                     amount=Decimal("5"), uid=member.uid))
     _, postings = ledger.transfer_create(key=1, kind="deposit", desc=None, legs=[
         ledger.TransferLeg(currency=usd, amount=Decimal("3"), source=asset, destination=liability,
                            destination_uid=other.uid)])
