@@ -7,7 +7,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from ledger import services as ledger
-from ledger.core import Entry, Reference
+from ledger.core import CREDIT, Entry, Reference
 from ledger.models import Account, ChartAccount, Operation
 from peatio_mgmt.errors import InsufficientFunds
 from tests.factories import MemberFactory, fund_member
@@ -36,7 +36,7 @@ def test_transfer_create_and_operation_post_are_one_statement_each(member, usd):
 
     with CaptureQueriesContext(connection) as queries:
         _, postings = ledger.transfer_create(key=1, kind="member-transfer", desc=None, legs=[leg])
-        operation = ledger.operation_post(account=liability, currency=usd, side=ledger.CREDIT, amount=Decimal("1"),
+        operation = ledger.operation_post(account=liability, currency=usd, side=CREDIT, amount=Decimal("1"),
                                           uid=other.uid.lower())
 
     # inside the test's transaction each runs in a savepoint; outside one (the API) the call is the transaction
