@@ -16,6 +16,7 @@ import json
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -141,6 +142,8 @@ def main() -> None:
     parser.add_argument("--before", type=Path, help="a second checkout (e.g. a git worktree of an older commit) "
                         "served beside this one, its figures printed side by side")
     parser.add_argument("--transfers", type=int, default=4000, help="unique /transfers/new bodies per server")
+    parser.add_argument("--routes", default="timestamp,accounts/balance,liabilities,transfers/new",
+                        help="the API routes measured beside the bare view (timestamp always)")
     args = parser.parse_args()
 
     directory = Path(tempfile.mkdtemp(prefix="bench-gate-"))
@@ -179,10 +182,11 @@ def main() -> None:
         wait_ready(bare_url, json.dumps(fixed["timestamp"]))
         # (row, side, url, bodies file, server); transfers last in a round: their bodies are used up, not replayed.
         targets = [("bare view", "bare", bare_url, files["timestamp"], servers["bare"])]
-        for path in ("timestamp", "accounts/balance", "liabilities"):
+        routes = ["timestamp", *(r for r in args.routes.split(",") if r not in ("timestamp", "transfers/new"))]
+        for path in routes:
             targets += [(f"POST /{path}", side, urls[side] + path, files[path], servers[side]) for side in checkouts]
         transfers = [("POST /transfers/new", side, urls[side] + "transfers/new", files[f"transfers/new {side}"],
-                      servers[side]) for side in checkouts]
+                      servers[side]) for side in checkouts if "transfers/new" in args.routes.split(",")]
         for _, _, url, bodies, _ in targets:
             run_wrk(url, bodies, 1, args.connections)  # warm-up: connections, imports, caches
         # Interleaved rounds, best run per target: on a shared machine a neighbour's burst hits one run, not all.
@@ -210,7 +214,11 @@ def main() -> None:
         for side in checkouts:
             ratio = rates[("POST /timestamp", side)] / rates[("bare view", "bare")]
             cpu_ratio = cpu_per_request[("bare view", "bare")] / cpu_per_request[("POST /timestamp", side)]
-            print(f"RATIO timestamp_vs_bare_jwt_view {side}: {ratio:.2f} by requests/s, {cpu_ratio:.2f} by worker CPU")
+            # Each round's bare and /timestamp runs are seconds apart: their ratio is paired against the neighbours' load.
+            paired = statistics.median(bare / own for bare, own in zip(cpu[("bare view", "bare")],
+                                                                       cpu[("POST /timestamp", side)], strict=True))
+            print(f"RATIO timestamp_vs_bare_jwt_view {side}: {ratio:.2f} by requests/s, {cpu_ratio:.2f} by worker CPU"
+                  f" (median of the rounds' paired ratios: {paired:.2f})")
     finally:
         for server in servers.values():
             server.terminate()
