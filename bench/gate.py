@@ -202,10 +202,11 @@ def main() -> None:
                 cpu.setdefault((name, side), []).append((server_cpu_seconds(server) - before) / requests * 1e6)
         rates = {key: max(values) for key, values in runs.items()}
         cpu_per_request = {key: min(values) for key, values in cpu.items()}
-        print(f"{'target':26} {'side':7} {'requests/s':>11} {'us CPU/request':>15}   runs (requests/s)")
+        print(f"{'target':26} {'side':7} {'requests/s':>11} {'us CPU/request':>15}   runs (requests/s; us CPU/request)")
         for (name, side), rate in rates.items():
             print(f"{name:26} {side:7} {rate:11.1f} {cpu_per_request[(name, side)]:15.0f}   "
-                  f"{', '.join(f'{r:.0f}' for r in runs[(name, side)])}")
+                  f"{', '.join(f'{r:.0f}' for r in runs[(name, side)])}; "
+                  f"{', '.join(f'{c:.0f}' for c in cpu[(name, side)])}")
         if args.before:
             print(f"\n{'worker CPU per request':26} {'before':>8} {'after':>8} {'after/before':>13}")
             for name in dict.fromkeys(name for name, side in cpu_per_request if side == "after"):
