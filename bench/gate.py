@@ -17,6 +17,7 @@ import json
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -148,6 +149,8 @@ def main() -> None:
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class of every server")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread)")
     parser.add_argument("--transfers", type=int, default=4000, help="unique /transfers/new bodies per server (split among the rounds)")
+    parser.add_argument("--routes", default="timestamp,accounts/balance,liabilities,transfers/new",
+                        help="the API routes measured beside the bare view (timestamp always)")
     args = parser.parse_args()
 
     directory = Path(tempfile.mkdtemp(prefix="bench-gate-"))
@@ -193,10 +196,12 @@ def main() -> None:
         wait_ready(bare_url, json.dumps(fixed["timestamp"]))
         # (row, side, url, bodies file, server); transfers last in a round: their bodies are used up, not replayed.
         targets = [("bare view", "bare", bare_url, files["timestamp"], servers["bare"])]
-        for path in ("timestamp", "accounts/balance", "liabilities"):
+        routes = ["timestamp", *(r for r in args.routes.split(",") if r not in ("timestamp", "transfers/new"))]
+        for path in routes:
             targets += [(f"POST /{path}", side, urls[side] + path, files[path], servers[side]) for side in checkouts]
         transfers = [[("POST /transfers/new", side, urls[side] + "transfers/new", files[f"transfers/new {side} {round_}"],
-                       servers[side]) for side in checkouts] for round_ in range(args.rounds)]
+                       servers[side]) for side in checkouts if "transfers/new" in args.routes.split(",")]
+                     for round_ in range(args.rounds)]
         for _, _, url, bodies, _ in targets:
             run_wrk(url, bodies, 1, args.connections)  # warm-up: connections, imports, caches
         # Interleaved rounds, best run per target: on a shared machine a neighbour's burst hits one run, not all.
@@ -212,10 +217,11 @@ def main() -> None:
                 cpu.setdefault((name, side), []).append((server_cpu_seconds(server) - before) / requests * 1e6)
         rates = {key: max(values) for key, values in runs.items()}
         cpu_per_request = {key: min(values) for key, values in cpu.items()}
-        print(f"{'target':26} {'side':7} {'requests/s':>11} {'us CPU/request':>15}   runs (requests/s)")
+        print(f"{'target':26} {'side':7} {'requests/s':>11} {'us CPU/request':>15}   runs (requests/s; us CPU/request)")
         for (name, side), rate in rates.items():
             print(f"{name:26} {side:7} {rate:11.1f} {cpu_per_request[(name, side)]:15.0f}   "
-                  f"{', '.join(f'{r:.0f}' for r in runs[(name, side)])}")
+                  f"{', '.join(f'{r:.0f}' for r in runs[(name, side)])}; "
+                  f"{', '.join(f'{c:.0f}' for c in cpu[(name, side)])}")
         if "before" in checkouts:
             print(f"\n{'worker CPU per request':26} {'before':>8} {'after':>8} {'after/before':>13}")
             for name in dict.fromkeys(name for name, side in cpu_per_request if side == "after"):
@@ -224,7 +230,11 @@ def main() -> None:
         for side in checkouts:
             ratio = rates[("POST /timestamp", side)] / rates[("bare view", "bare")]
             cpu_ratio = cpu_per_request[("bare view", "bare")] / cpu_per_request[("POST /timestamp", side)]
-            print(f"RATIO timestamp_vs_bare_jwt_view {side}: {ratio:.2f} by requests/s, {cpu_ratio:.2f} by worker CPU")
+            # Each round's bare and /timestamp runs are seconds apart: their ratio is paired against the neighbours' load.
+            paired = statistics.median(bare / own for bare, own in zip(cpu[("bare view", "bare")],
+                                                                       cpu[("POST /timestamp", side)], strict=True))
+            print(f"RATIO timestamp_vs_bare_jwt_view {side}: {ratio:.2f} by requests/s, {cpu_ratio:.2f} by worker CPU"
+                  f" (median of the rounds' paired ratios: {paired:.2f})")
     finally:
         for server in servers.values():
             server.terminate()

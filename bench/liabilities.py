@@ -1,13 +1,16 @@
 """Benchmark of the journal list routes on a journal of 1,000,000 postings (default).
 
-    .venv/bin/python bench/liabilities.py [--rows 1000000] [--members 1000] [--runs 50] [--refill]
+    .venv/bin/python bench/liabilities.py [--rows 1000000] [--tail 30000] [--members 1000] [--runs 50] [--refill]
 
 Creates (once) a separate database, BENCH_DATABASE (default peatio_bench_books on the server of DATABASE_URL),
 migrates it and fills it with INSERT … SELECT generate_series: ~1,000 members, usd/eur/btc/eth, postings of the
 four types (70 % member liabilities) made by deposits, withdraws and transfers. The first member is "heavy": half
 the liability postings of the oldest tenth of the journal (~35,000) are his, none later — the case where a
 planner walking the primary key backwards for "newest first" would read most of the table. The member postings have no
-balances behind them (only reads are measured). Then it times the routes in-process through the journal viewsets' list action
+balances behind them (only reads are measured). The journal checkpoint (ledger.checkpoints) is advanced once the
+first `rows - tail` postings are written and vacuumed; the last `--tail` postings (default 30,000: a 30 s checkpoint
+interval at 1,000 postings/s) come after it, not yet all-visible, so the lists' Total counts them live, as between
+two checkpoints in production. Then it times the routes in-process through the journal viewsets' list action
 (parameter parsing, look-ups, the queries, rendering, JSON encoding — everything but the JWS gate and HTTP),
 prints p50/p95 in ms per case and the EXPLAIN ANALYZE of the list queries (ids of the page, rows by id, COUNT).
 """
@@ -54,7 +57,7 @@ FROM (
            CASE WHEN r_ref < 0.4 THEN 'deposit' WHEN r_ref < 0.8 THEN 'withdraw' WHEN r_ref < 0.9 THEN 'transfer' END AS ref,
            round((random() * 1000)::numeric, 8) + 0.00000001 AS amount,
            random() AS r_kind, random() AS r_side, random() AS r_member
-    FROM (SELECT g, random() AS r_type, random() AS r_ref FROM generate_series(1, %(rows)s) g) draws
+    FROM (SELECT g, random() AS r_type, random() AS r_ref FROM generate_series(%(first)s, %(last)s) g) draws
 ) postings
 """
 
@@ -77,13 +80,16 @@ def ensure_database(base_url: str, name: str) -> None:
             print(f"created database {name}")
 
 
-def fill(rows: int, members: int, refill: bool) -> None:
+def fill(rows: int, tail: int, members: int, refill: bool) -> None:
     from django.db import connection
 
-    from ledger.models import Currency, Member, Operation
+    from ledger.checkpoints import journal_checkpoint_advance
+    from ledger.models import Currency, JournalCheckpoint, Member, Operation
 
     if not refill and Operation.objects.count() == rows and Member.objects.count() == members:
-        print(f"journal already holds {rows} postings of {members} members")
+        checkpoint = JournalCheckpoint.objects.first()
+        print(f"journal already holds {rows} postings of {members} members,"
+              f" checkpoint at #{checkpoint.upto_id if checkpoint else 0}")
         return
     started = time.perf_counter()
     with connection.cursor() as cursor:
@@ -94,11 +100,15 @@ def fill(rows: int, members: int, refill: bool) -> None:
         cursor.execute(FILL_MEMBERS, {"members": members})
         cursor.execute("SELECT min(id) FROM members")
         (first_member,) = cursor.fetchone()
-        cursor.execute(FILL_OPERATIONS, {"rows": rows, "members": members, "first_member": first_member})
-    with connection.cursor() as cursor:
+        fill = {"rows": rows, "members": members, "first_member": first_member}
+        cursor.execute(FILL_OPERATIONS, fill | {"first": 1, "last": rows - tail})
         cursor.execute("VACUUM ANALYZE operations")  # visibility map for index-only COUNTs, fresh statistics
         cursor.execute("VACUUM ANALYZE members")
-    print(f"filled {rows} postings of {members} members in {time.perf_counter() - started:.1f} s")
+    upto_id = journal_checkpoint_advance()
+    with connection.cursor() as cursor:
+        cursor.execute(FILL_OPERATIONS, fill | {"first": rows - tail + 1, "last": rows})
+    print(f"filled {rows} postings of {members} members in {time.perf_counter() - started:.1f} s,"
+          f" checkpoint at #{upto_id}")
 
 
 def measure(route_path: str, make_data, runs: int) -> tuple[float, float, int]:
@@ -120,14 +130,18 @@ def measure(route_path: str, make_data, runs: int) -> tuple[float, float, int]:
         assert response.status_code == 201, (response.status_code, response.data)
         if i >= 3:  # warm-up runs are not counted
             timings.append(elapsed)
-    timings.sort()
-    p95 = timings[min(len(timings) - 1, int(round(0.95 * len(timings))) - 1)]
-    return statistics.median(timings), p95, len(response.data)
+    return statistics.median(timings), percentile(timings, 0.95), len(response.data)
+
+
+def percentile(timings: list[float], fraction: float) -> float:
+    ordered = sorted(timings)
+    return ordered[min(len(ordered) - 1, int(round(fraction * len(ordered))) - 1)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--tail", type=int, default=30_000, help="postings written after the checkpoint")
     parser.add_argument("--members", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--refill", action="store_true")
@@ -147,10 +161,10 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    fill(args.rows, args.members, args.refill)
+    fill(args.rows, args.tail, args.members, args.refill)
 
     from ledger.models import Currency, Member, Operation
-    from ledger.selectors import OPERATION_FIELDS, operation_ids
+    from ledger.selectors import OPERATION_FIELDS, operation_ids, operation_total, operation_total_sql
 
     uids = list(Member.objects.order_by("id").values_list("uid", flat=True))
     pick = random.Random(7).choice
@@ -174,6 +188,33 @@ def main() -> None:
         p50, p95, count = measure(route, make_data, args.runs)
         print(f"{route:<13} {label:<40} {count:>6} {p50:>8.2f} {p95:>8.2f}")
 
+    # Total alone, for the lists the journal checkpoint serves: its one statement against the COUNT(*) it replaces,
+    # interleaved call by call.
+    currencies = {code: Currency.objects.get(pk=code) for code in ("usd", "eur")}
+    totals = [
+        ("liabilities", "no filter", {"type_": "liability"}),
+        ("liabilities", "reference_type transfer", {"type_": "liability", "reference_type": "Transfer"}),
+        ("assets", "no filter", {"type_": "asset"}),
+        ("assets", "currency", {"type_": "asset", "currency": currencies["eur"]}),
+        ("revenues", "reference_type", {"type_": "revenue", "reference_type": "deposit"}),
+        ("expenses", "currency + reference_type", {"type_": "expense", "currency": currencies["usd"],
+                                                   "reference_type": "withdraw"}),
+    ]
+    print(f"\n{'route':<13} {'Total of':<40} {'Total':>8} {'checkpoint p50/p95 ms':>22} {'COUNT(*) p50/p95 ms':>20}")
+    for route, label, filters in totals:
+        fast, slow = [], []
+        for i in range(args.runs + 3):
+            started = time.perf_counter()
+            total = operation_total(**filters)
+            middle = time.perf_counter()
+            count = operation_ids(**filters).order_by().count()
+            if i >= 3:
+                fast.append((middle - started) * 1000)
+                slow.append((time.perf_counter() - middle) * 1000)
+        assert total == count, (route, label, total, count)
+        print(f"{route:<13} {label:<40} {total:>8} {statistics.median(fast):>10.2f} / {percentile(fast, 0.95):<9.2f}"
+              f" {statistics.median(slow):>9.2f} / {percentile(slow, 0.95):.2f}")
+
     member = Member.objects.get(uid=uids[1])
     heavy = Member.objects.get(uid=uids[0])
     btc = Currency.objects.get(pk="btc")
@@ -186,15 +227,21 @@ def main() -> None:
             id__in=list(operation_ids(type_="liability", member=heavy)[:100])).order_by("-id").values(*OPERATION_FIELDS)),
         ("COUNT liabilities uid", operation_ids(type_="liability", member=member).order_by()),
         ("COUNT liabilities (no filter)", operation_ids(type_="liability").order_by()),
+        ("Total liabilities (no filter): checkpoint counts + tail", operation_total_sql(
+            type_="liability", currency=None, reference_type=None)),
     ]
+    from django.db import connection
+
     for label, queryset in plans:
         print(f"\nEXPLAIN ANALYZE — {label}")
-        if label.startswith("COUNT"):
-            from django.db import connection
-
-            sql, params = queryset.values("id").query.sql_with_params()
+        if label.startswith(("COUNT", "Total")):
+            if label.startswith("COUNT"):
+                sql, params = queryset.values("id").query.sql_with_params()
+                sql = f"SELECT COUNT(*) FROM ({sql}) q"
+            else:
+                sql, params = queryset
             with connection.cursor() as cursor:
-                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) SELECT COUNT(*) FROM ({sql}) q", params)
+                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
                 print("\n".join(row[0] for row in cursor.fetchall()))
         else:
             print(queryset.explain(analyze=True, buffers=True))

@@ -16,6 +16,9 @@ What the database enforces (the last line of defence)
   code and (type, kind, currency_type).
 - deposits, withdraws, operations, trades: a statement trigger publishes each writer's lower bound of the ids it
   draws (the sync guard, migration 0004; peatio_mgmt.sync reads the settled id).
+- journal_checkpoint, journal_counts: written only by ledger.checkpoints (the `books` queue task), together in one
+  transaction; a TRUNCATE of operations empties both (trigger, migration 0008): counts of rows that are gone would
+  make every Total wrong.
 """
 
 from typing import TypedDict
@@ -271,6 +274,50 @@ class Operation(models.Model):
     def __str__(self) -> str:
         side = f"debit {self.debit}" if self.debit else f"credit {self.credit}"
         return f"#{self.pk} {self.code_id} {self.currency_id} {side}"
+
+
+class JournalCheckpoint(models.Model):
+    """The one row saying up to which operations id the journal counts below are final (ledger.checkpoints).
+
+    Every operations row with an id <= upto_id that will ever commit had committed when this row was written, so the
+    counts of that prefix never change; a list's Total adds the postings above upto_id, counted live.
+    """
+
+    id = models.SmallIntegerField(primary_key=True, default=1)
+    upto_id = models.BigIntegerField(default=0)
+    advanced_at = models.DateTimeField(db_default=models.functions.Now())
+
+    class Meta:
+        db_table = "journal_checkpoint"
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="journal_checkpoint_one_row"),
+            models.CheckConstraint(condition=Q(upto_id__gte=0), name="journal_checkpoint_upto_id_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"journal counted up to #{self.upto_id}"
+
+
+class JournalCount(models.Model):
+    """Postings with an id <= JournalCheckpoint.upto_id per (type, currency, reference_type): the keys the journal
+    lists filter on without a member (`reference_type` NULL counts the postings without a reference)."""
+
+    type = models.CharField(max_length=10, choices=AccountType.choices)
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    reference_type = models.CharField(max_length=20, choices=ReferenceType.choices, null=True, blank=True)
+    postings = models.BigIntegerField()
+
+    class Meta:
+        db_table = "journal_counts"
+        constraints = [
+            # NULLS NOT DISTINCT: one row for the postings without a reference, the target of the upsert's ON CONFLICT.
+            models.UniqueConstraint(fields=["type", "currency", "reference_type"], nulls_distinct=False,
+                                    name="journal_counts_key_uniq"),
+            models.CheckConstraint(condition=Q(postings__gte=0), name="journal_counts_postings_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type}/{self.currency_id}/{self.reference_type}: {self.postings}"
 
 
 class Transfer(models.Model):

@@ -5,6 +5,7 @@ and the Operation entity."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -165,16 +166,22 @@ class JournalViewSet(ManagementViewSet):
     def list(self, request):
         values = self.validated(self.list_params)
         member = selectors.member_named(values.get("uid"))
+        time_from, time_to = epoch_time(values["time_from"]), epoch_time(values["time_to"])
         ids = selectors.operation_ids(
             type_=self.account_type,
             currency=values["currency"],
             member=member,
             reference_type=values["reference_type"],
-            time_from=epoch_time(values["time_from"]),
-            time_to=epoch_time(values["time_to"]),
+            time_from=time_from,
+            time_to=time_to,
         )
+        count = None
+        if member is None and time_from is None and time_to is None:
+            # Only the filters the journal checkpoint counts by: Total without a COUNT over the whole journal.
+            count = partial(selectors.operation_total, type_=self.account_type, currency=values["currency"],
+                            reference_type=values["reference_type"])
         return self.listed(ids, lambda page: OperationSerializer.represent_many(
-            in_order(page, selectors.operations_by_id(page))))
+            in_order(page, selectors.operations_by_id(page))), count)
 
     def new(self, request):
         values = self.validated(self.new_params)

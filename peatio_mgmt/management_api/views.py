@@ -292,18 +292,20 @@ class ManagementViewSet(ViewSetMixin, ManagementAPIView):
         self.params = params_class.validate_data(self.request.data)
         return self.params
 
-    def paginated(self, queryset, render) -> Response:
-        """The page of `queryset` given by the validated `page`/`limit` (self.params); `render(rows)` -> items."""
+    def paginated(self, queryset, render, count=None) -> Response:
+        """The page of `queryset` given by the validated `page`/`limit` (self.params); `render(rows)` -> items;
+        `count()`, when given, is Total (the exact number of rows of `queryset`, found a cheaper way)."""
         paginator = self.pagination_class()
-        rows = paginator.paginate_queryset(queryset, self.request, view=self)
+        rows = paginator.paginate_queryset(queryset, self.request, view=self, count=count)
         return paginator.get_paginated_response(render(rows))
 
-    def listed(self, queryset, render) -> Response:
+    def listed(self, queryset, render, count=None) -> Response:
         """`paginated`, or — with a `from_id` parameter — the feed page of management-api-extensions.md §5.3:
-        rows above `from_id` and at most the settled id, id ascending, on the primary; `render(rows)` -> items."""
+        rows above `from_id` and at most the settled id, id ascending, on the primary; `render(rows)` -> items.
+        `count` is `paginated`'s (not used by the feed, whose set is cut at the settled id)."""
         from_id = self.params.get("from_id")
         if from_id is None:
-            return self.paginated(queryset, render)
+            return self.paginated(queryset, render, count)
         with replica_reads(False):  # the rows up to the settled id exist on the primary only, yet
             feed = feed_page(queryset, from_id=from_id, page=self.params["page"], limit=self.params["limit"])
             items = render(feed.rows)

@@ -242,6 +242,8 @@ WITHDRAW_CONFIRM_INTERVAL = env.int("WITHDRAW_CONFIRM_INTERVAL", default=5)
 WITHDRAW_MAX_ATTEMPTS = env.int("WITHDRAW_MAX_ATTEMPTS", default=5)
 WITHDRAW_STALE_SEND_AFTER = env.int("WITHDRAW_STALE_SEND_AFTER", default=120)
 LEDGER_BOOKS_CHECK_INTERVAL = env.int("LEDGER_BOOKS_CHECK_INTERVAL", default=3600)
+# The journal lists' Total counts live only the postings made since the last checkpoint (ledger.checkpoints).
+LEDGER_JOURNAL_CHECKPOINT_INTERVAL = env.int("LEDGER_JOURNAL_CHECKPOINT_INTERVAL", default=30)
 SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND = env.int("SIMULATED_GATEWAY_CONFIRMATIONS_PER_SECOND", default=1)
 SIMULATED_GATEWAY_HOT_WALLET_BALANCE: dict[str, str] = {}
 # Coin deposits and the ethereum gateway (coin-deposits-ethereum-events.md, settings table).
@@ -259,6 +261,8 @@ CELERY_BEAT_SCHEDULE = {
     "confirm-withdraws": {"task": "withdraws.tasks.confirm_withdraws", "schedule": WITHDRAW_CONFIRM_INTERVAL},
     "scan-deposits": {"task": "deposits.tasks.scan_deposits", "schedule": DEPOSIT_SCAN_INTERVAL},
     "ledger-books-check": {"task": "ledger.tasks.books_check", "schedule": LEDGER_BOOKS_CHECK_INTERVAL},
+    "ledger-journal-checkpoint": {"task": "ledger.tasks.journal_checkpoint_advance",
+                                  "schedule": LEDGER_JOURNAL_CHECKPOINT_INTERVAL},
 }
 
 # LOG_FORMAT=json: one JSON object per record, with the request id (peatio_mgmt.log).
