@@ -36,6 +36,7 @@ SCOPES = {
     "read_accounts", "read_deposits", "write_deposits", "read_withdraws", "write_withdraws", "read_operations",
     "write_operations", "write_transfers", "read_trades", "tools",
     "write_payment_addresses",  # route 32, POST /deposit_address/new (coin-deposits-ethereum-events.md 4.22)
+    "read_events",  # route 33, POST /events (coin-deposits-ethereum-events.md 4.23)
     "read_transfers",  # listed by Peatio's files, used by no route
 } | EXTENSION_SCOPES
 JWT_FLAGS = {"verify_expiration", "verify_not_before", "verify_iat", "verify_iss", "verify_aud", "verify_sub",
