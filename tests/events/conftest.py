@@ -53,7 +53,7 @@ class Partner:
     """A receiver on a local port whose answers a test can script: `faults(event_id)` -> None (apply and answer
     200), or (status, headers) to answer without applying."""
 
-    def __init__(self, receiver: Receiver):
+    def __init__(self, receiver: Receiver, port: int = 0):
         self.receiver, self.faults = receiver, lambda event_id: None
         from tools.event_receiver import Handler
 
@@ -79,7 +79,7 @@ class Partner:
                 self.end_headers()
 
         self.headers, self.bodies = [], []
-        self.server = serve(receiver, 0, handler=Scripted)
+        self.server = serve(receiver, port, handler=Scripted)
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
