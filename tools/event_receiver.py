@@ -99,17 +99,21 @@ class Handler(BaseHTTPRequestHandler):
     receiver: Receiver
 
     def do_POST(self):  # noqa: N802 (http.server's name)
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.answer(self.status_for(self.rfile.read(int(self.headers.get("Content-Length", 0)))))
+
+    def status_for(self, body: bytes) -> int:
         try:
             self.server.receiver.receive(body)
         except NotVerified:
-            return self.answer(401)
+            return 401
         except (ValueError, KeyError, TypeError):
-            return self.answer(400)
-        self.answer(200)
+            return 400
+        return 200
 
-    def answer(self, status: int) -> None:
+    def answer(self, status: int, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", "0")
         self.end_headers()
 

@@ -61,22 +61,13 @@ class Partner:
 
         class Scripted(Handler):
             def do_POST(self):  # noqa: N802
-                length = int(self.headers.get("Content-Length", 0))
-                body = self.rfile.read(length)
-                event_id = int(self.headers["X-Peatio-Event-Id"])
-                fault = partner.faults(event_id)
-                if fault is None:
-                    partner.headers.append(dict(self.headers))
-                    partner.bodies.append(body)
-                    self.rfile = _Replay(body)
-                    self.headers.replace_header("Content-Length", str(length))
-                    return Handler.do_POST(self)
-                status, headers = fault
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                fault = partner.faults(int(self.headers["X-Peatio-Event-Id"]))
+                if fault is not None:
+                    return self.answer(*fault)
+                partner.headers.append(dict(self.headers))
+                partner.bodies.append(body)
+                return self.answer(self.status_for(body))
 
         self.headers, self.bodies = [], []
         self.server = serve(receiver, port, handler=Scripted)
@@ -87,15 +78,6 @@ class Partner:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
-
-
-class _Replay:
-    def __init__(self, body: bytes):
-        self.body = body
-
-    def read(self, n=-1):
-        body, self.body = self.body, b""
-        return body
 
 
 @pytest.fixture
