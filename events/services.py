@@ -216,10 +216,14 @@ def _backoff(failures: int, retry_after: int | None) -> timedelta:
 def _record_outcome(*, partner_id: int, seq: int, replay: bool, outcome: push.Outcome) -> bool:
     """Record one try; True when the deliverer may go on at once (delivered, or just dead-lettered)."""
     now = timezone.now()
+    with connection.cursor() as cursor:
+        # An outcome lost in a crash is harmless — the event is sent again, as after any crash before this commit
+        # (at least once) — so its commit need not wait for the WAL flush: it would cost most of a push.
+        cursor.execute("SET LOCAL synchronous_commit = off")
     partner = EventPartner.objects.select_for_update().get(pk=partner_id)
-    delivery, _ = EventDelivery.objects.select_for_update().get_or_create(
-        partner=partner, event_seq=seq, defaults={"state": DeliveryState.FAILING, "first_try_at": now,
-                                                  "last_try_at": now})
+    # The partner's deliverer lock makes this the only writer of a new row: no insert race to guard against.
+    delivery = EventDelivery.objects.select_for_update().filter(partner=partner, event_seq=seq).first() or EventDelivery(
+        partner=partner, event_seq=seq, state=DeliveryState.FAILING, first_try_at=now, last_try_at=now)
     delivery.tries += 1
     delivery.last_try_at, delivery.last_status, delivery.last_error = now, outcome.status, outcome.error
     passed = False

@@ -103,3 +103,21 @@ def test_a_process_refuses_to_start_and_names_the_entry(tmp_path, key_file):
                             timeout=120)
     assert result.returncode != 0
     assert "partners.p1.url" in result.stderr
+
+
+def test_events_public_key_prints_the_keychain_entry_partners_paste(configure_partners, signing_key):
+    import io
+
+    import yaml
+    from django.core.management import call_command
+
+    from peatio_mgmt.management_api import config as api_config
+
+    configure_partners({})
+    out = io.StringIO()
+    call_command("events_public_key", stdout=out)
+    document = yaml.safe_load(out.getvalue())
+    # The printed entry is a valid keychain of the management API's format, with the signing key's public half.
+    key = api_config.parse(document).keychain["peatio"]
+    assert key.algorithm == "RS256"
+    assert key.public_key.public_numbers() == signing_key[0].public_key().public_numbers()
