@@ -15,11 +15,10 @@ from urllib.parse import urlsplit
 
 import yaml
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from peatio_mgmt.management_api.config import ALGORITHMS, EC_CURVES, RSA_ALGORITHMS
+from peatio_mgmt.management_api.config import ALGORITHMS, key_fits
 
 RECORD_TYPES = ("deposit", "withdraw")
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
@@ -126,11 +125,7 @@ def _private_key(path, algorithm: str):
         key = serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError):
         raise ConfigError(f"{entry}: {path} is not a PEM private key") from None
-    if algorithm in RSA_ALGORITHMS:
-        fits = isinstance(key, rsa.RSAPrivateKey)
-    else:
-        fits = isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, EC_CURVES[algorithm])
-    if not fits:
+    if not key_fits(key.public_key(), algorithm):
         raise ConfigError(f"{entry}: {path} is a key of the wrong type for {algorithm}")
     return key
 

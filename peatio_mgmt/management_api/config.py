@@ -138,13 +138,16 @@ def _key(kid: str, entry) -> Key:
         else:
             problem = f"missing or unknown algorithm {algorithm!r}, one of {' '.join(sorted(ALGORITHMS))} is required"
         raise ConfigError(f"keychain.{kid}.algorithm: {problem}")
-    if algorithm in RSA_ALGORITHMS:
-        fits = isinstance(public_key, rsa.RSAPublicKey)
-    else:
-        fits = isinstance(public_key, ec.EllipticCurvePublicKey) and isinstance(public_key.curve, EC_CURVES[algorithm])
-    if not fits:
+    if not key_fits(public_key, algorithm):
         raise ConfigError(f"keychain.{kid}: a {_describe(public_key)} key does not fit algorithm {algorithm}")
     return Key(kid=kid, algorithm=algorithm, verifier=get_default_algorithms()[algorithm], public_key=public_key)
+
+
+def key_fits(public_key, algorithm: str) -> bool:
+    """An RSA key for RS*/PS*, an EC key on the algorithm's curve for ES*."""
+    if algorithm in RSA_ALGORITHMS:
+        return isinstance(public_key, rsa.RSAPublicKey)
+    return isinstance(public_key, ec.EllipticCurvePublicKey) and isinstance(public_key.curve, EC_CURVES[algorithm])
 
 
 def _pem(kid: str, value) -> bytes:
