@@ -250,7 +250,7 @@ def partner_events_env(directory: Path, system: System) -> dict[str, str]:
     config.write_text(
         f"signing: {{kid: peatio, algorithm: RS256, private_key_file: {key_file}, iss: peatio, lifetime: 60}}\n"
         f"partners:\n  {PARTNER}: {{url: 'http://127.0.0.1:{system.partner_port}/hook', start_at: 0}}\n")
-    return {"PARTNER_EVENTS_CONFIG": str(config), "EVENTS_SEQUENCE_INTERVAL": "0.2", "EVENTS_DELIVERY_INTERVAL": "0.2",
+    return {"PARTNER_EVENTS_CONFIG": str(config), "EVENTS_SEQUENCE_INTERVAL": "0.5", "EVENTS_DELIVERY_INTERVAL": "0.5",
             "EVENTS_RETRY_BASE_DELAY": "0.1", "EVENTS_RETRY_MAX_DELAY": "1", "EVENTS_MAX_ATTEMPTS": "3",
             "EVENTS_HTTP_TIMEOUT": "1"}
 
