@@ -25,7 +25,8 @@ class EventSource(models.Model):
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
-        instance._loaded_values = dict(zip(field_names, values, strict=True))
+        # Two references, no copy: a list page loads thousands of rows and few of them change.
+        instance._loaded_values = (field_names, values)
         return instance
 
 

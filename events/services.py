@@ -56,8 +56,9 @@ def _before(record, render) -> dict | None:
     loaded = getattr(record, "_loaded_values", None)
     if loaded is None:
         return None
+    field_names, values = loaded
     snapshot = copy.copy(record)
-    snapshot.__dict__.update(loaded)
+    snapshot.__dict__.update(zip(field_names, values, strict=True))
     return render(snapshot)
 
 
