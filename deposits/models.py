@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower, Upper
 
+from events.models import EventSource
 from ledger.models import MONEY, Currency, CurrencyType, Member
 
 
@@ -21,7 +22,7 @@ class DepositState(models.TextChoices):
     COLLECTED = "collected"
 
 
-class Deposit(models.Model):
+class Deposit(EventSource):
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="deposits")
     currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
     type = models.CharField(max_length=4, choices=CurrencyType.choices)

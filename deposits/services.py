@@ -26,6 +26,7 @@ from deposits.models import (
     PaymentAddress,
 )
 from deposits.states import DEPOSIT_MACHINE
+from events.services import event_record
 from ledger.core import Entry, Reference
 from ledger.models import AccountType, Currency, CurrencyType
 from ledger.models import WalletGateway as WalletGatewayKind
@@ -77,9 +78,10 @@ def deposit_create(*, uid: str, currency: Currency, amount: Decimal, tid: str | 
         build=lambda chosen: Deposit(member=member, currency=currency, type=currency.type, tid=chosen, amount=net,
                                      fee=fee, request_digest=request_digest),
     )
-    if created and accept:
-        _accept(deposit)
     if created:
+        event_record(deposit, created=True)
+        if accept:
+            _accept(deposit)
         _record(deposit, operator=operator, action="create", from_state=None, note=f"fee {deposit.fee}")
     return deposit
 
@@ -98,6 +100,7 @@ def _record(deposit: Deposit, *, operator: Operator | None, action: str, from_st
 def _fire(deposit: Deposit, event: str) -> None:
     DEPOSIT_MACHINE.fire(deposit, event)
     deposit.save(update_fields=["state", "completed_at", "updated_at"])
+    event_record(deposit)
 
 
 def _accept(deposit: Deposit) -> None:
@@ -418,6 +421,7 @@ def _insert_coin_deposit(*, member, currency: Currency, amount: Decimal, address
         if getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) != TXID_UNIQUE:
             raise
         raise BusinessRuleError(TXID_TAKEN) from None
+    event_record(deposit, created=True)
     return deposit
 
 

@@ -51,6 +51,11 @@ AUDIT = read("operators.auditrecord")
 # the signed ethereum transactions (domain.md §15.8).
 COIN_DEPOSITS = read("deposits.paymentaddress", "deposits.depositscancursor", "withdraws.ethereumtransaction")
 
+# The partner event stream (coin-deposits-ethereum-events.md §16.6): the events are read by every role that reads
+# deposits or withdraws; partners and deliveries are handled (retry now, rewind, replay) by technical and admin.
+EVENTS = read("events.event")
+EVENT_DELIVERIES = read("events.event", "events.eventpartner", "events.eventdelivery") | {"events.manage_deliveries"}
+
 # Permissions no role holds, superadmin's group included (a superuser bypasses groups: the ModelAdmins refuse).
 NEVER = {
     "ledger.add_operation", "ledger.change_operation", "ledger.delete_operation",
@@ -62,10 +67,13 @@ NEVER = {
     # A second factor's secret is its owner's alone: only the setup page reads and writes it.
     "operators.add_operatortotp", "operators.change_operatortotp", "operators.delete_operatortotp",
     "operators.view_operatortotp",
+    # The outbox and delivery state change only through events.services (the console's actions call them).
+    *(f"events.{action}_{model}" for action in ("add", "change", "delete")
+      for model in ("event", "eventpartner", "eventdelivery")),
 }
 
 # Superadmin's group holds every permission of these apps except NEVER (resolved against the database).
-SUPERADMIN_APPS = ("ledger", "deposits", "withdraws", "trades", "operators", "auth")
+SUPERADMIN_APPS = ("ledger", "deposits", "withdraws", "trades", "operators", "auth", "events")
 
 # Beneficiaries are read-only in the console; archiving is an action (management-api-extensions.md §8.3).
 BENEFICIARIES = read("withdraws.beneficiary")
@@ -77,6 +85,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | read("ledger.member", "ledger.account", "trades.order", "trades.trade")
     | COIN_DEPOSITS
     | BENEFICIARIES | {"withdraws.archive_beneficiary"}
+    | EVENT_DELIVERIES
     | AUDIT,
     ACCOUNTANT: BOOKS
     | BENEFICIARIES
@@ -86,15 +95,17 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     # accept_deposit (admin, superadmin): deposits.admin.RECORD_COIN.
     | {"deposits.add_deposit"}
     | COIN_DEPOSITS
+    | EVENTS
     | AUDIT,
     COMPLIANCE: BOOKS | BENEFICIARIES | read("ledger.member", "deposits.deposit", "withdraws.withdraw", "ledger.account")
-    | COIN_DEPOSITS | AUDIT,
+    | COIN_DEPOSITS | EVENTS | AUDIT,
     SUPPORT: BENEFICIARIES | read("ledger.member", "deposits.deposit", "withdraws.withdraw", "ledger.account")
-    | COIN_DEPOSITS | AUDIT,
+    | COIN_DEPOSITS | EVENTS | AUDIT,
     TECHNICAL: BOOKS
     | manage("ledger.currency", "trades.market")
     | {"ledger.change_wallet_gateway"}
     | read("deposits.depositscancursor")
+    | EVENT_DELIVERIES
     | AUDIT,
 }
 

@@ -19,7 +19,10 @@ from psycopg import IsolationLevel
 PRIMARY = "default"
 
 # The advisory lock code of each guarded table (also written, frozen, in the migration that installs the trigger).
-GUARD_CODES = {"deposits": 0x5101, "withdraws": 0x5102, "operations": 0x5103, "trades": 0x5104}
+GUARD_CODES = {"deposits": 0x5101, "withdraws": 0x5102, "operations": 0x5103, "trades": 0x5104,
+               # The partner event outbox: its sequencer numbers the rows up to W (coin-deposits-ethereum-events.md
+               # §16.3), the same bound the from_id lists use.
+               "events": 0x5105}
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class FeedPage:
 
 
 def settled_id(table: str) -> int:
-    """W of one of the four guarded tables: every row with an id <= W that will ever commit has committed."""
+    """W of one of the guarded tables: every row with an id <= W that will ever commit has committed."""
     connection = connections[PRIMARY]
     connection.ensure_connection()
     # A snapshot taken before W would hide rows that commit after it: the list query must get a fresh one.

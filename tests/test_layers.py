@@ -6,7 +6,7 @@ from pathlib import Path
 
 import peatio_mgmt
 
-APPS = {"ledger", "deposits", "withdraws", "trades", "operators", "seeding"}
+APPS = {"ledger", "deposits", "withdraws", "trades", "operators", "seeding", "events"}
 
 
 def imported_modules(tree: ast.AST):

@@ -21,6 +21,7 @@ from django.db.models import F, Func, Q
 from django.db.models.functions import Lower, Upper
 from django.db.models.lookups import Exact
 
+from events.models import EventSource
 from ledger.models import MONEY, Currency, CurrencyType, Digits, Member
 
 
@@ -86,7 +87,7 @@ class Beneficiary(models.Model):
         return f"beneficiary {self.pk} {self.name}"
 
 
-class Withdraw(models.Model):
+class Withdraw(EventSource):
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="withdraws")
     currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
     type = models.CharField(max_length=4, choices=CurrencyType.choices)

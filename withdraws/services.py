@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from events.services import event_record
 from ledger.core import Entry, Reference, lock_accounts
 from ledger.models import AccountType, Currency, CurrencyType
 from ledger.money import MONEY_CONTEXT, ZERO, format_amount, round_down
@@ -106,6 +107,7 @@ def withdraw_create(*, uid: str, currency: Currency, amount: Decimal, rid: str |
                                       beneficiary=beneficiary),
     )
     if created:
+        event_record(withdraw, created=True)
         _fire(withdraw, "submit")
         if process:
             _api_process(withdraw)
@@ -145,6 +147,7 @@ def _fire(withdraw: Withdraw, event: str, *, error: dict | None = None, queue_se
     if event == "err":
         withdraw.attempts += 1
     withdraw.save()
+    event_record(withdraw)
 
     entry = Entry(Reference("withdraw", withdraw.pk))
     for movement, field in POSTINGS.get(event, ()):

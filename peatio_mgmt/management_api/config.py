@@ -36,6 +36,7 @@ SCOPES = {
     "read_accounts", "read_deposits", "write_deposits", "read_withdraws", "write_withdraws", "read_operations",
     "write_operations", "write_transfers", "read_trades", "tools",
     "write_payment_addresses",  # route 32, POST /deposit_address/new (coin-deposits-ethereum-events.md 4.22)
+    "read_events",  # route 33, POST /events (coin-deposits-ethereum-events.md 4.23)
     "read_transfers",  # listed by Peatio's files, used by no route
 } | EXTENSION_SCOPES
 JWT_FLAGS = {"verify_expiration", "verify_not_before", "verify_iat", "verify_iss", "verify_aud", "verify_sub",
@@ -137,13 +138,16 @@ def _key(kid: str, entry) -> Key:
         else:
             problem = f"missing or unknown algorithm {algorithm!r}, one of {' '.join(sorted(ALGORITHMS))} is required"
         raise ConfigError(f"keychain.{kid}.algorithm: {problem}")
-    if algorithm in RSA_ALGORITHMS:
-        fits = isinstance(public_key, rsa.RSAPublicKey)
-    else:
-        fits = isinstance(public_key, ec.EllipticCurvePublicKey) and isinstance(public_key.curve, EC_CURVES[algorithm])
-    if not fits:
+    if not key_fits(public_key, algorithm):
         raise ConfigError(f"keychain.{kid}: a {_describe(public_key)} key does not fit algorithm {algorithm}")
     return Key(kid=kid, algorithm=algorithm, verifier=get_default_algorithms()[algorithm], public_key=public_key)
+
+
+def key_fits(public_key, algorithm: str) -> bool:
+    """An RSA key for RS*/PS*, an EC key on the algorithm's curve for ES*."""
+    if algorithm in RSA_ALGORITHMS:
+        return isinstance(public_key, rsa.RSAPublicKey)
+    return isinstance(public_key, ec.EllipticCurvePublicKey) and isinstance(public_key.curve, EC_CURVES[algorithm])
 
 
 def _pem(kid: str, value) -> bytes:

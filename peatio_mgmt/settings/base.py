@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "trades",
     "operators",
     "seeding",
+    "events",
 ]
 
 MIDDLEWARE = [
@@ -131,7 +132,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "peatio_mgmt.urls"
 # The apps' management API routes, concatenated flat under /api/v2/management/ (peatio_mgmt.management_api.urls).
-MANAGEMENT_API_URLCONFS = ["ledger.urls", "deposits.urls", "withdraws.urls", "trades.urls"]
+MANAGEMENT_API_URLCONFS = ["ledger.urls", "deposits.urls", "withdraws.urls", "trades.urls", "events.urls"]
 WSGI_APPLICATION = "peatio_mgmt.wsgi.application"
 APPEND_SLASH = False
 
@@ -224,7 +225,7 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # books check (docs/deploy.md: `-Q gateway`). Declaring them all makes the plain `celery -A peatio_mgmt worker`
 # consume every one of them: a worker started the standard way serves the whole back office.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "audit", "gateway", "confirmations", "books", "scan")]
+CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "audit", "gateway", "confirmations", "books", "scan", "events")]
 CELERY_TASK_ROUTES = {
     "withdraws.tasks.audit*": {"queue": "audit"},
     "withdraws.tasks.send*": {"queue": "gateway"},
@@ -233,6 +234,7 @@ CELERY_TASK_ROUTES = {
     "withdraws.tasks.broadcast*": {"queue": "gateway"},
     "deposits.tasks.scan*": {"queue": "scan"},
     "ledger.tasks.*": {"queue": "books"},
+    "events.tasks.*": {"queue": "events"},
 }
 
 # Workers (domain.md §7); intervals in whole seconds.
@@ -253,6 +255,19 @@ DEPOSIT_REORG_DEPTH = env.int("DEPOSIT_REORG_DEPTH", default=32)
 DEPOSIT_ORPHAN_TIMEOUT = env.int("DEPOSIT_ORPHAN_TIMEOUT", default=86400)
 ETHEREUM_RPC_TIMEOUT = env.int("ETHEREUM_RPC_TIMEOUT", default=10)
 ETHEREUM_STUCK_AFTER = env.int("ETHEREUM_STUCK_AFTER", default=1800)
+# The partner event stream (coin-deposits-ethereum-events.md §16). Intervals and delays are whole seconds in
+# production; fractions are accepted so that tests can run the backoff of an hour in seconds.
+PARTNER_EVENTS_CONFIG = env.str("PARTNER_EVENTS_CONFIG", default="")
+EVENTS_SEQUENCE_INTERVAL = env.float("EVENTS_SEQUENCE_INTERVAL", default=1)
+EVENTS_DELIVERY_INTERVAL = env.float("EVENTS_DELIVERY_INTERVAL", default=1)
+EVENTS_HTTP_TIMEOUT = env.float("EVENTS_HTTP_TIMEOUT", default=10)
+EVENTS_RETRY_BASE_DELAY = env.float("EVENTS_RETRY_BASE_DELAY", default=1)
+EVENTS_RETRY_MAX_DELAY = env.float("EVENTS_RETRY_MAX_DELAY", default=300)
+EVENTS_MAX_ATTEMPTS = env.int("EVENTS_MAX_ATTEMPTS", default=8)
+EVENTS_DELIVERY_BATCH = env.int("EVENTS_DELIVERY_BATCH", default=500)
+EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=90)
+# Benchmarks only (bench/events.py): the cost of the outbox write is measured by switching it off.
+EVENTS_OUTBOX = env.bool("EVENTS_OUTBOX", default=True)
 
 # Periodic tasks (celery beat).
 CELERY_BEAT_SCHEDULE = {
@@ -263,6 +278,9 @@ CELERY_BEAT_SCHEDULE = {
     "ledger-books-check": {"task": "ledger.tasks.books_check", "schedule": LEDGER_BOOKS_CHECK_INTERVAL},
     "ledger-journal-checkpoint": {"task": "ledger.tasks.journal_checkpoint_advance",
                                   "schedule": LEDGER_JOURNAL_CHECKPOINT_INTERVAL},
+    "sequence-events": {"task": "events.tasks.sequence_events", "schedule": EVENTS_SEQUENCE_INTERVAL},
+    "deliver-events": {"task": "events.tasks.deliver_events", "schedule": EVENTS_DELIVERY_INTERVAL},
+    "prune-events": {"task": "events.tasks.prune_events", "schedule": 86400},
 }
 
 # LOG_FORMAT=json: one JSON object per record, with the request id (peatio_mgmt.log).

@@ -1,4 +1,4 @@
-"""Scopes of the 32 routes (management-api-extensions.md §5.2): every route that writes is under a `write_*` scope,
+"""Scopes of the 33 routes (management-api-extensions.md §5.2): every route that writes is under a `write_*` scope,
 and a signer permitted only the `read_*` scopes reads everything and writes nothing."""
 
 import pytest
@@ -48,7 +48,7 @@ def read_only_auditor(configure):
 
 def test_every_writing_route_is_under_a_write_scope_and_every_other_under_a_read_scope():
     routes = served_routes()
-    assert len(routes) == 32
+    assert len(routes) == 33
     for path, _verb, scope in routes:
         if path == "timestamp":
             assert scope == "tools"

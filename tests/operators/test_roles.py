@@ -24,32 +24,34 @@ EXPECTED = {
         "operators.view_auditrecord", "deposits.view_paymentaddress", "deposits.view_depositscancursor",
         "withdraws.view_ethereumtransaction",
         "withdraws.view_beneficiary", "withdraws.archive_beneficiary",
+        "events.view_event", "events.view_eventpartner", "events.view_eventdelivery", "events.manage_deliveries",
     },
     "accountant": {
         "ledger.view_operation", "ledger.view_chartaccount", "ledger.view_transfer", "operators.view_reports",
         "ledger.view_member", "deposits.view_deposit", "withdraws.view_withdraw", "ledger.view_account",
         "deposits.add_deposit", "operators.view_auditrecord", "deposits.view_paymentaddress",
         "deposits.view_depositscancursor", "withdraws.view_ethereumtransaction",
-        "withdraws.view_beneficiary",
+        "withdraws.view_beneficiary", "events.view_event",
     },
     "compliance": {
         "ledger.view_operation", "ledger.view_chartaccount", "ledger.view_transfer", "operators.view_reports",
         "ledger.view_member", "deposits.view_deposit", "withdraws.view_withdraw", "ledger.view_account",
         "operators.view_auditrecord", "deposits.view_paymentaddress", "deposits.view_depositscancursor",
         "withdraws.view_ethereumtransaction",
-        "withdraws.view_beneficiary",
+        "withdraws.view_beneficiary", "events.view_event",
     },
     "support": {
         "ledger.view_member", "deposits.view_deposit", "withdraws.view_withdraw", "ledger.view_account",
         "operators.view_auditrecord", "deposits.view_paymentaddress", "deposits.view_depositscancursor",
         "withdraws.view_ethereumtransaction",
-        "withdraws.view_beneficiary",
+        "withdraws.view_beneficiary", "events.view_event",
     },
     "technical": {
         "ledger.view_operation", "ledger.view_chartaccount", "ledger.view_transfer", "operators.view_reports",
         "ledger.view_currency", "ledger.add_currency", "ledger.change_currency", "ledger.change_wallet_gateway",
         "trades.view_market", "trades.add_market", "trades.change_market", "operators.view_auditrecord",
         "deposits.view_depositscancursor",
+        "events.view_event", "events.view_eventpartner", "events.view_eventdelivery", "events.manage_deliveries",
     },
 }
 

@@ -169,10 +169,11 @@ def test_every_guarded_table_publishes_on_insert(table, side_connection):
     writer.execute("ROLLBACK")
 
 
-def test_the_four_models_are_the_guarded_tables():
+def test_the_guarded_tables_are_the_four_feeds_and_the_event_outbox():
+    from events.models import Event
     from ledger.models import Operation
 
-    assert {m._meta.db_table for m in (Deposit, Withdraw, Operation, Trade)} == set(GUARD_CODES)
+    assert {m._meta.db_table for m in (Deposit, Withdraw, Operation, Trade, Event)} == set(GUARD_CODES)
 
 
 # (d) many writers and a poller ------------------------------------------------------------------------------------

@@ -9,6 +9,10 @@ loads seeds/demo.yml (plus `xts`, a fiat of 16 decimals) with `manage.py`, write
 - worker: `celery -A peatio_mgmt worker` — the plain command, no -Q;
 - beat:   `celery -A peatio_mgmt beat`.
 
+The system pushes its event stream (coin-deposits-ethereum-events.md §16) to one partner, `backend-1.events`, at
+`http://127.0.0.1:<System.partner_port>/hook` from event 1 on, signed by `System.events_key` under kid `peatio`;
+nothing listens there unless a test starts a receiver (tests/system/test_events.py). Backoff and timeouts are short.
+
 The processes use a redis-server of their own (`System.redis`, stopped and started on the same port by fault
 tests). Nothing in the test process talks to the system's database except through `System.sql` (a side
 connection) and `manage.py` subprocesses.
@@ -35,7 +39,14 @@ import pytest
 from django.db import connection
 from psycopg import sql
 
-from peatio_mgmt.management_api.signing import load_private_key, new_jti, sign, sign_bytes
+from peatio_mgmt.management_api.signing import (
+    generate_private_key,
+    load_private_key,
+    new_jti,
+    private_pem,
+    sign,
+    sign_bytes,
+)
 from tests.faults.conftest import RedisServer
 from tests.support import database_url
 
@@ -118,6 +129,8 @@ class System:
     redis: RedisServer = field(repr=False)
     processes: dict[str, Process] = field(default_factory=dict, repr=False)
     members_given: int = 0
+    partner_port: int = 0
+    events_key: object = field(default=None, repr=False)
 
     def new_member(self) -> str:
         """A member no other test has used (seeded active, level 3, no accounts yet)."""
@@ -225,6 +238,23 @@ class System:
         return result.stdout
 
 
+PARTNER = "backend-1.events"
+
+
+def partner_events_env(directory: Path, system: System) -> dict[str, str]:
+    """PARTNER_EVENTS_CONFIG for the one partner, and delivery at the speed of a test."""
+    key_file = directory / "events-signing.pem"
+    key_file.touch(mode=0o600)
+    key_file.write_text(private_pem(system.events_key))
+    config = directory / "events.yml"
+    config.write_text(
+        f"signing: {{kid: peatio, algorithm: RS256, private_key_file: {key_file}, iss: peatio, lifetime: 60}}\n"
+        f"partners:\n  {PARTNER}: {{url: 'http://127.0.0.1:{system.partner_port}/hook', start_at: 0}}\n")
+    return {"PARTNER_EVENTS_CONFIG": str(config), "EVENTS_SEQUENCE_INTERVAL": "0.5", "EVENTS_DELIVERY_INTERVAL": "0.5",
+            "EVENTS_RETRY_BASE_DELAY": "0.1", "EVENTS_RETRY_MAX_DELAY": "1", "EVENTS_MAX_ATTEMPTS": "3",
+            "EVENTS_HTTP_TIMEOUT": "1"}
+
+
 def member_uid(number: int) -> str:
     return f"USYS{number:06d}"
 
@@ -271,7 +301,8 @@ def running_system(django_db_setup, django_db_blocker, tmp_path_factory):
     }
     env.pop("MANAGEMENT_API_CONFIG", None)
     system = System(directory=directory, env=env, port=free_port(), database_url=system_database, keys={},
-                    redis=redis_server)
+                    redis=redis_server, partner_port=free_port(), events_key=generate_private_key("RS256"))
+    env.update(partner_events_env(directory, system))
     members = directory / "members.yml"
     members.write_text("members:\n" + "".join(
         f"  - {{uid: {member_uid(n)}, email: m{n}@system.test, level: 3}}\n" for n in range(1, MEMBERS + 1)))
