@@ -123,7 +123,7 @@ ORDER BY 1
 # sequences keep CACHE 1 (a per-session cache breaks the order of ids across sessions the bound relies on).
 SYNC_GUARD_SQL = """
 SELECT t.name, tr.tgenabled, tr.tgtype, p.proname, s.cache_size
-FROM (VALUES ('deposits'), ('withdraws'), ('operations'), ('trades')) AS t(name)
+FROM (VALUES ('deposits'), ('withdraws'), ('operations'), ('trades'), ('events')) AS t(name)
 LEFT JOIN pg_trigger tr ON tr.tgrelid = to_regclass(t.name) AND tr.tgname = t.name || '_sync_guard'
 LEFT JOIN pg_proc p ON p.oid = tr.tgfoid
 LEFT JOIN pg_sequences s ON s.schemaname = current_schema() AND s.sequencename = t.name || '_id_seq'
@@ -187,6 +187,48 @@ ETHEREUM_TRANSACTIONS_SQL = """
 SELECT w.currency_id, 'withdraw ' || w.tid || ': txid ' || COALESCE(w.txid, '-') || ', signed ' || t.hash
 FROM ethereum_transactions t JOIN withdraws w ON w.id = t.withdraw_id
 WHERE w.state IN ('confirming', 'succeed') AND w.txid IS DISTINCT FROM t.hash
+ORDER BY 1, 2
+"""
+
+# Invariants 13–14 (coin-deposits-ethereum-events.md, "Additions to §11"): the partner event stream.
+# 13a: the public ids are exactly the range from the first retained one to the last.
+EVENT_SEQUENCE_SQL = """
+SELECT min(seq), max(seq), count(seq) FROM events HAVING count(seq) <> coalesce(max(seq) - min(seq) + 1, 0)
+"""
+# 13b: every deposit and withdraw of the retention period has exactly one `created` event, and its latest event
+# shows its current state. The period starts at the retention cutoff, or at the first record with a retained
+# `created` event (records older than the outbox, or whose events were pruned, have nothing to mirror).
+EVENT_RECORDS_SQL = """
+WITH records AS (
+    SELECT 'deposit' AS type, id, state, created_at FROM deposits
+    UNION ALL
+    SELECT 'withdraw', id, state, created_at FROM withdraws
+), first_created AS (
+    SELECT record_type, min(record_id) AS record_id FROM events WHERE name LIKE '%%.created' GROUP BY record_type
+), created AS (
+    SELECT record_type, record_id, count(*) AS n FROM events WHERE name LIKE '%%.created' GROUP BY 1, 2
+), latest AS (
+    SELECT DISTINCT ON (record_type, record_id) record_type, record_id, body::jsonb -> 'record' ->> 'state' AS state
+    FROM events ORDER BY record_type, record_id, id DESC
+)
+SELECT r.type, r.id, coalesce(c.n, 0), l.state, r.state
+FROM records r
+JOIN first_created f ON f.record_type = r.type AND r.id >= f.record_id
+LEFT JOIN created c ON c.record_type = r.type AND c.record_id = r.id
+LEFT JOIN latest l ON l.record_type = r.type AND l.record_id = r.id
+WHERE r.created_at >= now() - make_interval(days => %s)
+  AND (coalesce(c.n, 0) <> 1 OR l.state IS DISTINCT FROM r.state)
+ORDER BY 1, 2
+"""
+# 14: every partner's cursor lies within the stream, and nothing at or below it is still failing.
+EVENT_CURSORS_SQL = """
+SELECT p.name, 'cursor ' || p.cursor || ' outside 0..' || coalesce(m.seq, 0)
+FROM event_partners p, (SELECT max(seq) AS seq FROM events) m
+WHERE p.cursor < 0 OR p.cursor > coalesce(m.seq, 0)
+UNION ALL
+SELECT p.name, 'delivery of event ' || d.event_seq || ' is failing at or below the cursor ' || p.cursor
+FROM event_deliveries d JOIN event_partners p ON p.id = d.partner_id
+WHERE d.state = 'failing' AND d.event_seq <= p.cursor
 ORDER BY 1, 2
 """
 
@@ -261,9 +303,9 @@ class BooksReport:
         return "\n".join(lines)
 
 
-def _rows(sql: str) -> list[tuple]:
+def _rows(sql: str, params: tuple | None = None) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(sql, params)
         return cursor.fetchall()
 
 
@@ -323,6 +365,15 @@ def _breaches() -> list[Breach]:
                + f", sequence cache {cache}")
         for table, enabled, tgtype, function, cache in _rows(SYNC_GUARD_SQL)
     ]
+    breaches += [Breach("event_sequence", "", f"public ids {low}..{high} but {count} sequenced events")
+                 for low, high, count in _rows(EVENT_SEQUENCE_SQL)]
+    breaches += [
+        Breach("event_mirror", "", f"{type_} {record_id}: {created} created events, latest event state {shown}, "
+                                   f"state {state}")
+        for type_, record_id, created, shown, state in _rows(EVENT_RECORDS_SQL, (settings.EVENTS_RETENTION_DAYS,))
+    ]
+    breaches += [Breach("event_cursor", "", f"partner {partner}: {detail}")
+                 for partner, detail in _rows(EVENT_CURSORS_SQL)]
     return breaches
 
 
@@ -347,8 +398,8 @@ def _derivation_mismatches() -> list[tuple[str, str]]:
 
 
 def books_check() -> BooksReport:
-    """Check every invariant of domain.md §11 (1–6), of coin-deposits-ethereum-events.md (its 9–12: coin deposits
-    on chain, address indexes and derivation, the scanned chain, ethereum transactions) and of
+    """Check every invariant of domain.md §11 (1–6), of coin-deposits-ethereum-events.md (its 9–14: coin deposits
+    on chain, address indexes and derivation, the scanned chain, ethereum transactions, the event stream) and of
     management-api-extensions.md §8.6 (its 9–11: beneficiaries, the sync guard), and total the books per currency;
     writes nothing.
 

@@ -8,7 +8,7 @@ from django.db import connection
 
 from ledger.models import Currency
 from tests.factories import CurrencyFactory, MemberFactory, WithdrawFactory, fund_member
-from tests.withdraws.conftest import funds, postings
+from tests.withdraws.conftest import funds, in_state, postings
 from withdraws.models import Withdraw
 
 pytestmark = pytest.mark.django_db
@@ -208,7 +208,7 @@ def test_process_rejects_a_fiat_withdraw_of_a_disabled_member(api, alice, usd):
 def test_process_of_a_coin_withdraw_or_a_worker_state_changes_nothing(api, alice, btc):
     api.post("/withdraws/new", {"uid": alice.uid, "currency": "btc", "amount": "0.01", "rid": BTC_ADDRESS, "tid": "k"})
     for state in ("submitted", "accepted", "processing", "confirming", "skipped", "errored"):
-        Withdraw.objects.filter(tid="k").update(state=state)
+        in_state(Withdraw.objects.get(tid="k"), state)
         response = api.put("/withdraws/action", {"tid": "k", "action": "process"})
         assert response.status_code == 200 and response.json()["state"] == state
     assert api.put("/withdraws/action", {"tid": "k", "action": "cancel"}).json() == {

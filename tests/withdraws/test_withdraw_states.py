@@ -9,7 +9,7 @@ from django.utils import timezone
 from ledger.models import Currency
 from peatio_mgmt.errors import BusinessRuleError, IllegalTransition
 from tests.factories import MemberFactory, WithdrawFactory, fund_member
-from tests.withdraws.conftest import funds, postings
+from tests.withdraws.conftest import funds, in_state, postings
 from withdraws import services
 from withdraws.models import Withdraw, WithdrawState
 from withdraws.selectors import withdraw_is_quick
@@ -40,11 +40,6 @@ def submitted(usd, member):
     """A submitted usd withdraw of sum 10 (fee 0.1), the member funded with 100."""
     fund_member(member, usd, "100")
     return services.withdraw_create(uid=member.uid, currency=usd, amount=D(10), rid="IBAN", request_digest="d")
-
-
-def in_state(withdraw, state, **fields):
-    Withdraw.objects.filter(pk=withdraw.pk).update(state=state, **fields)
-    return withdraw
 
 
 UNLOCK = [(211, D(10), 0), (201, 0, D(10))]

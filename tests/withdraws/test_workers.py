@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from ledger.models import Currency
 from tests.factories import CoinFactory, fund_member
-from tests.withdraws.conftest import backdate_send, funds, postings
+from tests.withdraws.conftest import backdate_send, funds, in_state, postings
 from tests.withdraws.fake_bitcoind import FakeBitcoind
 from withdraws import services, tasks
 from withdraws.gateways import GatewayError
@@ -34,11 +34,6 @@ def coin_withdraw(member, currency, amount="0.05", rid=ADDRESS, tid=None):
 def reload(withdraw):
     withdraw.refresh_from_db()
     return withdraw
-
-
-def in_state(withdraw, state, **fields):
-    Withdraw.objects.filter(pk=withdraw.pk).update(state=state, **fields)
-    return reload(withdraw)
 
 
 # --- audit ----------------------------------------------------------------------------------------------------------
