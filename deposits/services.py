@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
@@ -35,6 +34,7 @@ from ledger.selectors import member_get_by_uid
 from operators.services import Operator, audit_record
 from peatio_mgmt.errors import BusinessRuleError, RecordNotFound
 from peatio_mgmt.idempotency import TID_MAX_LENGTH, TID_TAKEN, TID_TOO_LONG, find_by_tid, insert_with_tid, is_retry
+from peatio_mgmt.locks import session_lock
 from withdraws.gateways import GatewayError, gateway_for
 
 logger = logging.getLogger(__name__)
@@ -222,21 +222,6 @@ def _scan_lock_key(currency_id: str) -> int:
     return int.from_bytes(hashlib.sha256(f"deposit-scan:{currency_id}".encode()).digest()[:8], "big", signed=True)
 
 
-@contextmanager
-def _one_pass(currency_id: str):
-    """True inside when this session holds the currency's scan lock (another pass holds it: False)."""
-    key = _scan_lock_key(currency_id)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-        held = cursor.fetchone()[0]
-    try:
-        yield held
-    finally:
-        if held:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
-
-
 def _record_error(currency_id: str, message: str) -> None:
     now = timezone.now()
     DepositScanCursor.objects.filter(currency_id=currency_id).update(last_error=message[:2000], last_error_at=now,
@@ -264,7 +249,7 @@ def deposit_scan_currency(*, currency_id: str, now=None) -> str:
     gateway = gateway_for(currency)
     if currency.type != CurrencyType.COIN or not gateway.detects_deposits:
         return "unsupported"
-    with _one_pass(currency_id) as held:
+    with session_lock(_scan_lock_key(currency_id)) as held:  # one scan pass per currency
         if not held:
             return "busy"
         cursor = DepositScanCursor.objects.filter(currency=currency).first()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import logging
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -25,6 +24,7 @@ from events import config as events_config
 from events import push
 from events.models import DeliveryState, Event, EventDelivery, EventPartner
 from peatio_mgmt.errors import BusinessRuleError
+from peatio_mgmt.locks import session_lock
 from peatio_mgmt.management_api.fields import iso_time
 from peatio_mgmt.management_api.renderers import to_json
 from peatio_mgmt.sync import settled_id
@@ -151,27 +151,13 @@ def partners_due(*, now: datetime | None = None) -> list[int]:
 # --- push (§16.4) ------------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _deliverer(partner_id: int):
-    """True inside when this session holds the partner's delivery lock (another deliverer holds it: False)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [PARTNER, partner_id])
-        held = cursor.fetchone()[0]
-    try:
-        yield held
-    finally:
-        if held:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [PARTNER, partner_id])
-
-
 def partner_deliver(*, partner_id: int) -> int:
     """Send the partner's due events, one request at a time, in order: its replays first, then the stream from
     cursor + 1. Returns the number of tries made. No transaction is open during a request; each outcome is its own
     transaction (a crash between a 2xx and that commit sends the event again: at least once)."""
     signing = events_config.current().signing
     tries = 0
-    with _deliverer(partner_id) as held:
+    with session_lock(PARTNER, partner_id) as held:  # one deliverer per partner
         if not held:
             return 0
         while tries < settings.EVENTS_DELIVERY_BATCH:

@@ -12,6 +12,7 @@ from deposits.models import Deposit, DepositScanBlock, DepositScanCursor
 from deposits.models import DepositState as S
 from ledger.books import books_check
 from ledger.models import Account, Operation
+from peatio_mgmt.locks import session_lock
 from tests.anvil import WEI
 from tests.factories import MemberFactory
 
@@ -109,7 +110,7 @@ def test_transfers_to_foreign_addresses_are_ignored(anvil, eth, alice):
 def test_two_passes_at_once_do_the_work_of_one(anvil, eth, alice):
     scan(eth)
     anvil.send(alice.eth_address, WEI)
-    with services._one_pass(eth.pk) as held:  # another pass holds the currency
+    with session_lock(services._scan_lock_key(eth.pk)) as held:  # another pass holds the currency
         assert held
         from django.db import connections
 
