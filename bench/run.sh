@@ -4,13 +4,13 @@
 #   QUICK=1 bench/run.sh    3 runs of 3 s (well under 3 minutes)
 # Runs from a fresh clone: installs the project's .venv (make install), pgbench and wrk (Debian packages) and the
 # django-hordak peer's own venv (var/venv-hordak) when they are missing.
-# Env: PGHOST/PGPORT/PGUSER (default 127.0.0.1:5432 postgres), PYTHON (default the repo's .venv), BENCH_HORDAK_VENV,
+# Env: PGHOST/PGPORT/PGUSER (default: the embedded PostgreSQL and Redis of the project, started under var/bench and
+# stopped at the end), PYTHON (default the repo's .venv), BENCH_HORDAK_VENV,
 # BENCH_KEEP=1 keeps the bench databases (default: dropped and recreated, so every run starts from the same state).
 # Prints a table, then `RATIO name=value` lines (medians of the runs, 8 concurrent clients).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
 PYTHON=${PYTHON:-$PWD/.venv/bin/python}
 HORDAK_VENV=${BENCH_HORDAK_VENV:-$PWD/var/venv-hordak}
 CLIENTS=8
@@ -24,8 +24,19 @@ if [[ ! -x "$PYTHON" ]]; then
     log "installing the project (make install)"
     make install >&2
 fi
+if [[ -z "${PGHOST:-}" ]]; then
+    # A fresh machine has no PostgreSQL of its own: the project's embedded one (and its Redis), on Unix sockets.
+    export PEATIO_VAR_DIR=$PWD/var/bench
+    trap '"$PYTHON" -m peatio_mgmt.embedded stop >&2 || true; rm -f "$RESULTS"' EXIT
+    log "embedded PostgreSQL and Redis under $PEATIO_VAR_DIR"
+    eval "$(env -u DATABASE_URL -u REDIS_URL "$PYTHON" -m peatio_mgmt.embedded start)"
+    PGHOST=$("$PYTHON" -c 'from peatio_mgmt.embedded import default_var_dir, postgres_socket_dir; print(postgres_socket_dir(default_var_dir()))')
+    export REDIS_URL
+fi
+export PGHOST PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
 missing=()
 command -v pgbench >/dev/null || missing+=(postgresql-contrib)
+command -v psql >/dev/null || missing+=(postgresql-client)
 command -v wrk >/dev/null || missing+=(wrk)
 if [[ ${#missing[@]} -gt 0 ]]; then
     log "installing ${missing[*]}"
@@ -58,7 +69,7 @@ ARGS=(--seconds "$SECONDS_PER_RUN" --runs "$RUNS" --processes "$CLIENTS")
 
 log "ledger: services.transfer_create, one ledger_transfer_create call (member -> member)"
 fresh_db peatio_bench
-DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/peatio_bench" REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/15} \
+DATABASE_URL="postgres://$PGUSER@/peatio_bench?host=$PGHOST&port=$PGPORT" REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/15} \
     PEATIO_DEV_DEFAULTS=1 DJANGO_DEBUG=0 "$PYTHON" bench/ledger_transfers.py "${ARGS[@]}" | tee -a "$RESULTS" >&2
 
 log "peer: django-hordak Account.transfer_to"
