@@ -135,8 +135,7 @@ def _partner(name: str, entry) -> Partner:
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: must be a mapping with url")
     url = entry.get("url")
-    parts = urlsplit(url) if isinstance(url, str) else None
-    if parts is None or not parts.hostname or not (
+    if not isinstance(url, str) or not (parts := urlsplit(url)).hostname or not (
         parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS)
     ):
         raise ConfigError(f"{where}.url: {url!r} is not https:// (http:// only to 127.0.0.1, ::1 or localhost)")

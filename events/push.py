@@ -49,6 +49,7 @@ def signed_body(signing: Signing, partner: Partner, event: str) -> bytes:
 
 def post_event(signing: Signing, partner: Partner, *, seq: int, name: str, event: str) -> Outcome:
     url = urlsplit(partner.url)
+    assert url.hostname, "events.config takes a partner's url only with a host"
     connection_class = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
     connection = connection_class(url.hostname, url.port, timeout=settings.EVENTS_HTTP_TIMEOUT)
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, "X-Peatio-Event-Id": str(seq),
@@ -67,9 +68,10 @@ def post_event(signing: Signing, partner: Partner, *, seq: int, name: str, event
     status = response.status
     if 200 <= status < 300:
         return Outcome(DELIVERED, status=status)
-    error = f"HTTP {status} {response.reason}"[:500]
+    # not named `error`: Python unbinds the except blocks' `error` above
+    refusal = f"HTTP {status} {response.reason}"[:500]
     if status in REJECTIONS:
-        return Outcome(REJECTED, status=status, error=error)
+        return Outcome(REJECTED, status=status, error=refusal)
     retry_after = response.getheader("Retry-After", "").strip()
-    return Outcome(FAILED, status=status, error=error,
+    return Outcome(FAILED, status=status, error=refusal,
                    retry_after=int(retry_after) if status in RETRY_AFTER_STATUSES and retry_after.isdigit() else None)

@@ -16,7 +16,7 @@ def event_page(*, from_id: int, limit: int) -> list[str]:
     if oldest is not None and from_id < oldest - 1:
         raise BusinessRuleError(f"Events before {oldest} are no longer available")
     rows = Event.objects.filter(seq__gt=from_id).order_by("seq").values_list("seq", "body")[:limit]
-    return [event_json(seq, body) for seq, body in rows]
+    return [event_json(seq, body) for seq, body in rows if seq is not None]  # seq > from_id: never None
 
 
 def partner_lag(partner: EventPartner, top: int | None = None) -> int:

@@ -169,10 +169,10 @@ def partner_deliver(*, partner_id: int) -> int:
             event, replay = _next_event(partner, entry)
             if event is None:
                 break
-            outcome = push.post_event(signing, entry, seq=event.seq, name=event.name,
-                                      event=push.event_json(event.seq, event.body))
+            seq = _seq(event)
+            outcome = push.post_event(signing, entry, seq=seq, name=event.name, event=push.event_json(seq, event.body))
             tries += 1
-            if not _record_outcome(partner_id=partner_id, seq=event.seq, replay=replay, outcome=outcome):
+            if not _record_outcome(partner_id=partner_id, seq=seq, replay=replay, outcome=outcome):
                 break
     return tries
 
@@ -186,10 +186,16 @@ def _next_event(partner: EventPartner, entry: events_config.Partner) -> tuple[Ev
         return Event.objects.only("seq", "name", "body").get(seq=replay), True
     event = (Event.objects.filter(seq__gt=partner.cursor, record_type__in=entry.records).order_by("seq")
              .only("seq", "name", "body").first())
-    passed = event.seq - 1 if event is not None else _max_seq()
+    passed = _seq(event) - 1 if event is not None else _max_seq()
     if passed > partner.cursor:
         EventPartner.objects.filter(pk=partner.pk, cursor=partner.cursor).update(cursor=passed)
     return event, False
+
+
+def _seq(event: Event) -> int:
+    """The id of an event read by its seq (seq = or > a value), so a sequenced one: only new events have none."""
+    assert event.seq is not None, f"event {event.pk} read by seq has none"
+    return event.seq
 
 
 def _backoff(failures: int, retry_after: int | None) -> timedelta:

@@ -56,7 +56,7 @@ class MoneyInline(ReadOnly, admin.TabularInline):
     can_delete = False
     show_change_link = True
     ordering = ("-id",)
-    related = ("currency",)
+    related: tuple[str, ...] = ("currency",)  # select_related by the table
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related(*self.related)

@@ -12,7 +12,7 @@ The functions refuse with codes of class LD; the contract's answers for them are
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from decimal import Decimal
 
@@ -24,7 +24,10 @@ from peatio_mgmt.errors import BusinessRuleError, InsufficientFunds, RecordNotFo
 CURRENCY_TYPE_MISMATCH = "Currency type and account currency type don't match"
 KEY_TAKEN = "Key has already been taken"
 
-REFUSALS = {
+# A refusal's domain error, made when raised.
+Refusal = Callable[[], Exception]
+
+REFUSALS: dict[str, Refusal] = {
     "LD404": RecordNotFound,
     "LDCUR": lambda: BusinessRuleError(CURRENCY_TYPE_MISMATCH),
     "LDBAL": lambda: InsufficientFunds(InsufficientFunds.BALANCE),
@@ -33,7 +36,7 @@ REFUSALS = {
 }
 # The CHECK constraints are the last defence: reaching one is a defect of the function's checks, and the caller
 # still gets the domain's answer, not a 500.
-CHECKS = {"accounts_balance_gte_0": REFUSALS["LDBAL"], "accounts_locked_gte_0": REFUSALS["LDLCK"]}
+CHECKS: dict[str, Refusal] = {"accounts_balance_gte_0": REFUSALS["LDBAL"], "accounts_locked_gte_0": REFUSALS["LDLCK"]}
 
 
 def _execute(sql: str, params: list) -> list[tuple]:
@@ -42,7 +45,8 @@ def _execute(sql: str, params: list) -> list[tuple]:
             cursor.execute(sql, params)
             return cursor.fetchall()
     except IntegrityError as error:
-        make = CHECKS.get(getattr(getattr(error.__cause__, "diag", None), "constraint_name", None))
+        constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+        make = CHECKS.get(constraint) if constraint is not None else None
         if make is None:
             raise
         # The statement failed in the caller's transaction (if any), which PostgreSQL has aborted: roll back.
@@ -50,7 +54,8 @@ def _execute(sql: str, params: list) -> list[tuple]:
             transaction.set_rollback(True)
         raise make() from error
     except DatabaseError as error:
-        make = REFUSALS.get(getattr(error.__cause__, "sqlstate", None))
+        sqlstate = getattr(error.__cause__, "sqlstate", None)
+        make = REFUSALS.get(sqlstate) if sqlstate is not None else None
         if make is None:
             if not connection.in_atomic_block and not connection.is_usable():
                 # What a failed atomic block's rollback does: drop a connection that died under the call, so that
@@ -110,7 +115,7 @@ def operation_row(operation: Operation) -> dict:
     return {
         "id": operation.pk, "type": operation.type, "code_id": operation.code_id, "currency_id": operation.currency_id,
         "debit": operation.debit, "credit": operation.credit,
-        "member__uid": operation.member.uid if operation.member_id is not None else None,
+        "member__uid": operation.member.uid if operation.member is not None else None,
         "reference_type": operation.reference_type, "created_at": operation.created_at,
     }
 

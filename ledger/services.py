@@ -68,8 +68,9 @@ def transfer_digest(*, key: int, kind: str, desc: str | None, legs: list[Transfe
     uppercased (uids ignore case)."""
 
     def account(chart_account: ChartAccount, uid: str | None) -> dict:
-        side = {"code": chart_account.code}
+        side: dict[str, int | str] = {"code": chart_account.code}
         if chart_account.is_member_scope:
+            assert uid is not None, "a member-scope code comes with a uid (the transfer's params require it)"
             side["uid"] = uid.upper()
         return side
 
@@ -209,12 +210,13 @@ def member_update(*, uid: str, email: str | None = None, level: int | None = Non
     member = Member.objects.select_for_update().filter(uid__iexact=uid).first() if uid else None
     if member is None:
         raise RecordNotFound()
-    given = {"email": email.lower() if email is not None else None, "level": level, "state": state,
+    email = email.lower() if email is not None else None
+    given = {"email": email, "level": level, "state": state,
              "group": group.strip().lower() if group is not None else None}
     changes = {name: value for name, value in given.items() if value is not None and getattr(member, name) != value}
-    if "email" in changes:
-        taken = Member.objects.filter(email=changes["email"]).exclude(pk=member.pk).exists()
-        failures = _email_failures(changes["email"], taken=taken)
+    if email is not None and "email" in changes:  # in changes only when given
+        taken = Member.objects.filter(email=email).exclude(pk=member.pk).exists()
+        failures = _email_failures(email, taken=taken)
         if failures:
             raise BusinessRuleError(*failures)
     if not changes:

@@ -15,9 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Generic, TypeVar
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.auth.models import User
 from django.db import IntegrityError, models
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -32,6 +34,9 @@ NOT_FOUND = "Couldn't find record."
 PREVIEW_TXID = "(txid to be entered)"
 PREVIEW_REASON = "(reason to be entered)"
 
+# The model whose rows an action moves (a Withdraw, a Deposit, a Beneficiary): its service takes and returns one.
+M = TypeVar("M", bound=models.Model)
+
 
 @dataclass(frozen=True)
 class Inputs:
@@ -43,17 +48,17 @@ class Inputs:
 
 
 @dataclass(frozen=True)
-class RowAction:
+class RowAction(Generic[M]):
     """One admin action: `run(row, inputs, operator)` calls the one service that does it and returns the row."""
 
     name: str
     verb: str  # "accept", "approve": the button and the messages say it
-    run: Callable[[models.Model, Inputs, Operator], models.Model]
+    run: Callable[[M, Inputs, Operator], M]
     permission: str  # "app.codename"; the ModelAdmin answers has_<codename>_permission (see OperatorActions)
     takes_txid: bool = False
     takes_reason: bool = False
     # Rows for which the service asks the extra confirmation: the page shows the box (the service enforces it).
-    is_risky: Callable[[models.Model], bool] | None = None
+    is_risky: Callable[[M], bool] | None = None
     risk_warning: str = ""
 
 
@@ -69,21 +74,28 @@ class Outcome:
     risky: bool = False
 
 
-def _preview_inputs(action: RowAction, row: models.Model) -> Inputs:
+def _state(row: models.Model) -> str:
+    """The state of a row an action moves: every model offering actions is a state machine with a `state` field,
+    read by name as the generic model type names no field."""
+    return row.serializable_value("state")
+
+
+def _preview_inputs(action: RowAction[M], row: M) -> Inputs:
     """The move as if confirmed, with a stand-in where a txid or a reason is still to be typed."""
-    needs_txid = action.takes_txid and getattr(row, "type", "") == "coin" and not row.txid
+    # Only coin withdraws and deposits, both with a txid field, are of type "coin".
+    needs_txid = action.takes_txid and getattr(row, "type", "") == "coin" and not row.serializable_value("txid")
     return Inputs(txid=PREVIEW_TXID if needs_txid else "", confirmed_risk=True,
                   reason=PREVIEW_REASON if action.takes_reason else "")
 
 
-def perform(action: RowAction, *, model: type[models.Model], pk: int, operator: Operator, inputs: Inputs,
+def perform(action: RowAction[M], *, model: type[M], pk: int, operator: Operator, inputs: Inputs,
             preview: bool = False) -> Outcome:
     """Run the action's service on one row (with `preview`: rolled back, its outcome read). A refusal — a domain
     error, or a constraint the database enforces — leaves nothing written and is reported in the outcome."""
-    row = model.objects.select_related("member", "currency").filter(pk=pk).first()
+    row = model._default_manager.select_related("member", "currency").filter(pk=pk).first()
     if row is None:
         return Outcome(row=model(pk=pk), from_state="", error=NOT_FOUND)
-    outcome = Outcome(row=row, from_state=row.state, risky=bool(action.is_risky and action.is_risky(row)))
+    outcome = Outcome(row=row, from_state=_state(row), risky=bool(action.is_risky and action.is_risky(row)))
     try:
         if preview:
             seen = services.preview(lambda: action.run(row, _preview_inputs(action, row), operator))
@@ -91,8 +103,9 @@ def perform(action: RowAction, *, model: type[models.Model], pk: int, operator: 
             account = seen.account
             outcome.balance, outcome.locked = (account.balance, account.locked) if account else (Decimal(0), Decimal(0))
         else:
-            outcome.to_state = action.run(row, inputs, operator).state
-    except (RecordNotFound, model.DoesNotExist):
+            outcome.to_state = _state(action.run(row, inputs, operator))
+    # django-stubs give DoesNotExist to concrete models only, not to the bound of M; the admin's models are concrete
+    except (RecordNotFound, model.DoesNotExist):  # type: ignore[attr-defined]
         outcome.error = NOT_FOUND
     except DomainError as error:
         outcome.error = str(error)
@@ -114,16 +127,18 @@ def admin_action(row_action: RowAction, description: str):
     @admin.action(description=description, permissions=[row_action.permission.split(".")[1]])
     def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset):
         model = modeladmin.model
+        operator = request.user
+        assert isinstance(operator, User)  # admin.site runs an action only for a logged-in staff user
         pks = list(queryset.order_by("pk").values_list("pk", flat=True))
         if request.POST.get("post") == "yes":
             for pk in pks:
-                outcome = perform(row_action, model=model, pk=pk, operator=request.user,
+                outcome = perform(row_action, model=model, pk=pk, operator=operator,
                                   inputs=_inputs(request, pk))
                 _report(modeladmin, request, row_action, outcome)
             return None  # back to the changelist, where the messages show
         outcomes = []
         for pk in pks:
-            outcome = perform(row_action, model=model, pk=pk, operator=request.user, inputs=Inputs(),
+            outcome = perform(row_action, model=model, pk=pk, operator=operator, inputs=Inputs(),
                               preview=True)
             outcome.needs_txid = row_action.takes_txid and getattr(outcome.row, "type", "") == "coin"
             outcomes.append(outcome)

@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
 
@@ -20,8 +20,9 @@ from ledger.models import Account, Currency
 from operators import totp
 from operators.models import AuditRecord, OperatorTOTP
 
-# Who does an action: a console user; services take None for the API and the workers.
-Operator = AbstractBaseUser
+# Who does an action: a console user (the project keeps Django's User model, AUTH_USER_MODEL unset); services take
+# None for the API and the workers.
+Operator = User
 
 
 @dataclass(frozen=True)
@@ -114,14 +115,14 @@ def _use_code(device: OperatorTOTP, code: str) -> bool:
     return OperatorTOTP.objects.filter(pk=device.pk, last_used_step__lt=step).update(last_used_step=step) == 1
 
 
-def totp_check(*, user: AbstractBaseUser, code: str) -> bool:
+def totp_check(*, user: Operator, code: str) -> bool:
     """The login's second factor: True when the user has none enabled, or the code is good."""
     device = OperatorTOTP.objects.filter(user=user, confirmed=True).first()
     return device is None or _use_code(device, code or "")
 
 
 @transaction.atomic
-def totp_begin(*, user: AbstractBaseUser) -> OperatorTOTP:
+def totp_begin(*, user: Operator) -> OperatorTOTP:
     """A fresh secret, not yet required at login; refused while one is enabled (disable it first)."""
     device = OperatorTOTP.objects.select_for_update().filter(user=user).first()
     if device is not None and device.confirmed:
@@ -134,7 +135,7 @@ def totp_begin(*, user: AbstractBaseUser) -> OperatorTOTP:
 
 
 @transaction.atomic
-def totp_enable(*, user: AbstractBaseUser, code: str) -> bool:
+def totp_enable(*, user: Operator, code: str) -> bool:
     """Require the second factor from now on, once the operator proved their app holds the secret."""
     device = OperatorTOTP.objects.select_for_update().filter(user=user, confirmed=False).first()
     if device is None or not _use_code(device, code):
@@ -145,7 +146,7 @@ def totp_enable(*, user: AbstractBaseUser, code: str) -> bool:
 
 
 @transaction.atomic
-def totp_disable(*, user: AbstractBaseUser, code: str) -> bool:
+def totp_disable(*, user: Operator, code: str) -> bool:
     """Stop requiring the second factor; takes a current code, so a stolen session alone cannot do it."""
     device = OperatorTOTP.objects.select_for_update().filter(user=user, confirmed=True).first()
     if device is None or not _use_code(device, code):

