@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 
 from tests.faults.conftest import assert_books_clean, sent_withdraw
-from tests.withdraws.conftest import funds
+from tests.withdraws.conftest import funds, in_state
 from withdraws import services
 from withdraws.gateways import bitcoind
 from withdraws.models import Withdraw
@@ -95,7 +95,8 @@ def test_one_withdraw_failing_in_the_confirm_worker_leaves_the_others_of_the_bat
 def test_one_withdraw_failing_in_the_retry_worker_leaves_the_others_of_the_batch_retried(
         node, node_btc, member, monkeypatch):
     broken, fine = confirming(member, node_btc), confirming(member, node_btc)
-    Withdraw.objects.filter(pk__in=[broken.pk, fine.pk]).update(state=S.ERRORED, attempts=1)
+    for withdraw in (broken, fine):
+        in_state(withdraw, S.ERRORED, attempts=1)
     real_fire = services._fire
 
     def fire(withdraw, event, **kwargs):
