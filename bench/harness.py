@@ -46,6 +46,10 @@ def throughput(transfer: Callable, accounts: Sequence, *, processes: int, second
             transfer(random.Random(random.randrange(1 << 30)), accounts)
         return _loop(transfer, accounts, seconds, random.randrange(1 << 30)) / seconds
     connections.close_all()  # a forked child must never share the parent's socket
+    for connection in connections.all():
+        # nor its connection pool (DATABASE_POOL): the pool's connections and worker threads are the parent's; the
+        # children open pools of their own
+        connection.close_pool()
     context = multiprocessing.get_context("fork")
     barrier, results = context.Barrier(processes), context.Queue()
     children = [
