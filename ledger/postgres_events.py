@@ -23,6 +23,9 @@ from peatio_mgmt.errors import BusinessRuleError, InsufficientFunds, RecordNotFo
 
 CURRENCY_TYPE_MISMATCH = "Currency type and account currency type don't match"
 KEY_TAKEN = "Key has already been taken"
+# No contract message: the spec only says amounts have at most 16 integer digits (management-api.md §1.4); an
+# account the event would take to 10^16 or more cannot be stored, so the event is refused, not failed with a 500.
+ACCOUNT_TOO_LARGE = "Account balance would exceed 16 integer digits"
 
 # A refusal's domain error, made when raised.
 Refusal = Callable[[], Exception]
@@ -32,6 +35,7 @@ REFUSALS: dict[str, Refusal] = {
     "LDCUR": lambda: BusinessRuleError(CURRENCY_TYPE_MISMATCH),
     "LDBAL": lambda: InsufficientFunds(InsufficientFunds.BALANCE),
     "LDLCK": lambda: InsufficientFunds(InsufficientFunds.LOCKED),
+    "LDMAX": lambda: BusinessRuleError(ACCOUNT_TOO_LARGE),
     "LDKEY": lambda: BusinessRuleError(KEY_TAKEN),
 }
 # The CHECK constraints are the last defence: reaching one is a defect of the function's checks, and the caller

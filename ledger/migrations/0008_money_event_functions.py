@@ -6,7 +6,8 @@ funds, write the accounts and the postings (issue 13: one round trip per money e
   Entry.post asks: refusals in the contract's order (a member-scope posting without a member, then a currency
   type that is not the account's), the member accounts locked in (member id, currency) order — every writer's
   order — each posting applied in order to the balance (kind main) or locked amount (kind locked) of its
-  account, the first that would go below zero refusing the event; missing accounts count as zero and are
+  account, the first that would go below zero (or reach 10^16, beyond the columns' NUMERIC(32,16)) refusing the
+  event; missing accounts count as zero and are
   created only for an event that passes; then the accounts and the postings are written in one statement.
   Returns the postings' (id, created_at, NULL) in posting order, or one row (NULL, NULL, refusal) having
   written nothing — so a refusal leaves a caller's transaction usable without a savepoint.
@@ -18,8 +19,8 @@ funds, write the accounts and the postings (issue 13: one round trip per money e
   included, is rolled back).
 
 Refusals are SQLSTATE-like codes of class LD (ledger.postgres_events maps them to the contract's answers):
-LD404 unknown member, LDCUR currency type mismatch, LDBAL / LDLCK balance / locked amount insufficient, LDKEY
-transfer key taken with other parameters. The CHECK constraints (balance, locked >= 0; one-sided postings) and
+LD404 unknown member, LDCUR currency type mismatch, LDBAL / LDLCK balance / locked amount insufficient, LDMAX an
+account beyond 16 integer digits, LDKEY transfer key taken with other parameters. The CHECK constraints (balance, locked >= 0; one-sided postings) and
 foreign keys stay the last line of defence.
 
 Frozen: no project import; the chart's scope/kind values are the ones migration 0002 constrains.
@@ -79,7 +80,8 @@ BEGIN
                  ORDER BY a.member_id, a.currency_id FOR UPDATE) AS a;
         missing := false;
         refused := NULL;
-        -- Each posting moves its account in posting order; the first that would go below zero refuses the event.
+        -- Each posting moves its account in posting order; the first that would leave the column's range (below
+        -- zero, or 16 integer digits) refuses the event.
         FOR i IN 1 .. n LOOP
             CONTINUE WHEN NOT member_scope[i];
             j := 1;
@@ -100,11 +102,17 @@ BEGIN
                 IF lockeds[j] < 0 THEN
                     refused := 'LDLCK';
                     EXIT;
+                ELSIF lockeds[j] >= 10000000000000000 THEN
+                    refused := 'LDMAX';
+                    EXIT;
                 END IF;
             ELSE
                 balances[j] := balances[j] + p_credits[i] - p_debits[i];
                 IF balances[j] < 0 THEN
                     refused := 'LDBAL';
+                    EXIT;
+                ELSIF balances[j] >= 10000000000000000 THEN
+                    refused := 'LDMAX';
                     EXIT;
                 END IF;
             END IF;
