@@ -27,8 +27,15 @@ def _encode_default(value):
     raise TypeError(f"{type(value).__name__} is not JSON serializable here: render it first")
 
 
+class RawJSON(str):
+    """A body that is already the contract's JSON text (stored that way, e.g. the event stream's events): written
+    as it is, not parsed and dumped again."""
+
+
 def to_json(body) -> bytes:
     """The response body: compact UTF-8 JSON, JsonNumber values as bare numbers."""
+    if isinstance(body, RawJSON):
+        return body.encode()
     text = json.dumps(body, default=_encode_default, ensure_ascii=False, separators=(",", ":"))
     if _ENCODED_MARK in text:
         text = _MARKED_NUMBER.sub(r"\1", text)
