@@ -28,6 +28,7 @@ def database_from_url(url: str, *, pool: bool | None = None) -> dict:
     database = environ.Env.db_url_config(url)
     if database["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured(f"DATABASE_URL: only PostgreSQL is supported, got {urlsplit(url).scheme!r}")
+    database["ENGINE"] = "peatio_mgmt.postgresql"  # Django's, pooled connections checked as they are taken
     options = database.setdefault("OPTIONS", {})
     if options.get("host"):
         database["HOST"] = options.pop("host")
@@ -36,10 +37,10 @@ def database_from_url(url: str, *, pool: bool | None = None) -> dict:
     database["PORT"] = str(database.get("PORT") or "")
     if env.bool("DATABASE_POOL", default=True) if pool is None else pool:
         # psycopg_pool, one pool per process and alias: a request takes a connection at its first query and gives
-        # it back at its end (Django closes it, CONN_MAX_AGE 0, which returns it to the pool). No check when one
-        # is taken (CONN_HEALTH_CHECKS off): the check would be the round trip per request the pool removes (the
-        # `SELECT 1`). The price: a connection that died while idle (a PostgreSQL restart) fails the one request
-        # that takes it, and the pool replaces it; DATABASE_POOL_CHECK=1 checks instead (docs/deploy.md).
+        # it back at its end (Django closes it, CONN_MAX_AGE 0, which returns it to the pool). A connection the
+        # server ended while it was idle (a restart) is replaced as it is taken, seen on its socket without a round
+        # trip (the ENGINE, peatio_mgmt.postgresql); the `SELECT 1` of CONN_HEALTH_CHECKS, the round trip per
+        # request the pool removes, only with DATABASE_POOL_CHECK=1 (docs/deploy.md).
         database["OPTIONS"]["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
             # a process never holds more connections at once than it runs requests or tasks (gunicorn threads)
