@@ -34,7 +34,6 @@ def main() -> None:
 
     django.setup()
     call_command("migrate", verbosity=0)
-    from django.db import connection
     from django.db.backends.signals import connection_created
 
     from ledger.models import Member
@@ -75,8 +74,9 @@ def main() -> None:
             fd = os.open(trace, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
 
             def start_trace(sender, connection, fd=fd, traced_connections=traced_connections, **kwargs):
-                connection.connection.pgconn.trace(fd)
-                traced_connections.append(connection.connection.pgconn)
+                pgconn = connection.connection.pgconn
+                pgconn.trace(fd)
+                traced_connections.append(pgconn)
 
             if traced:
                 connection_created.connect(start_trace)
