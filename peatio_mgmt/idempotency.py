@@ -113,6 +113,7 @@ def insert_for_uid(model: type[Row], *, uid: str, member_model: type[models.Mode
     insert again through insert_with_tid).
 
     Column values as Model.save(force_insert=True) writes them (pre_save: auto_now_add stamped now).
+    `member_model`: the members' model (ledger.models.Member), passed in: this package imports no app.
     """
     row = build(tid or generate_tid())
     meta, member_meta, quote = model._meta, member_model._meta, connection.ops.quote_name
