@@ -9,7 +9,8 @@ switched on around the measured requests only (instructions per request: repeata
 
 CHECKOUT selects the code measured (this one or an older worktree, e.g. the commit before the DRF move); run it
 with that checkout's .venv. The database gets migrated, the usd currency and a member with 1,000 liabilities
-postings (the /liabilities page, limit 1000); /transfers/new bodies have unique keys (0.01 usd member -> 301).
+postings (the /liabilities page, limit 1000); /transfers/new bodies have unique keys (0.01 usd member -> 301),
+/deposits/new (1.5 usd, accepted) and /withdraws/new (1.5 usd to a rid, submitted) unique tids.
 """
 
 import argparse
@@ -90,6 +91,16 @@ def main() -> None:
     now = int(time.time())
     fixed = {"timestamp": {}, "accounts/balance": {"uid": UID, "currency": "usd"},
              "liabilities": {"uid": UID, "limit": 1000}}
+    operation = {"currency": "usd", "amount": "0.01", "account_src": {"code": 201, "uid": UID},
+                 "account_dst": {"code": 301}}
+    # Bodies with a unique key or tid per request.
+    unique = {
+        "transfers/new": lambda n: {"key": n, "kind": "bench", "operations": [operation]},
+        "deposits/new": lambda n: {"uid": UID, "currency": "usd", "amount": "1.5", "tid": f"TIDIP{n}",
+                                   "state": "accepted"},
+        "withdraws/new": lambda n: {"uid": UID, "currency": "usd", "amount": "1.5", "tid": f"TIDIP{n}",
+                                    "rid": "DE89370400440532013000"},
+    }
     statuses: dict[str, int] = {}
 
     def start_response(status, headers, exc_info=None):
@@ -108,12 +119,9 @@ def main() -> None:
     for route in args.routes.split(","):
         figures, faults, system = [], [], []
         for rep in range(args.reps):
-            if route == "transfers/new":
-                operation = {"currency": "usd", "amount": "0.01", "account_src": {"code": 201, "uid": UID},
-                             "account_dst": {"code": 301}}
-                bodies = [json.dumps(sign({"iat": now, "exp": now + 3600, "data": {
-                    "key": key + i, "kind": "bench", "operations": [operation]}}, signers)).encode()
-                    for i in range(args.n)]
+            if route in unique:
+                bodies = [json.dumps(sign({"iat": now, "exp": now + 3600, "data": unique[route](key + i)},
+                                          signers)).encode() for i in range(args.n)]
                 key += args.n
             else:
                 bodies = [json.dumps(sign({"iat": now, "data": fixed[route]}, signers)).encode()] * args.n

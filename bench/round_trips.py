@@ -3,8 +3,10 @@ connection: one ReadyForQuery per round trip) with the statements each one carri
 
     DATABASE_URL=... REDIS_URL=... PEATIO_DEV_DEFAULTS=1 .venv/bin/python bench/round_trips.py
 
+A route name with a word after it is a variant of the route's request (`deposits/new submitted`: no state).
 The WSGI handler is called in-process with pre-signed bodies (as bench/inproc.py); each route gets a warm-up
-request first (imports, per-process caches, the connection), then one traced request.
+request first (imports, per-process caches, the connection), then one traced request. The trace starts when the
+request takes its connection (connection_created: with the pool, DATABASE_POOL, every request takes one).
 """
 
 import json
@@ -32,7 +34,7 @@ def main() -> None:
 
     django.setup()
     call_command("migrate", verbosity=0)
-    from django.db import connection
+    from django.db.backends.signals import connection_created
 
     from ledger.models import Member
     from peatio_mgmt.management_api.signing import sign
@@ -54,7 +56,11 @@ def main() -> None:
         "liabilities/new": lambda n: {"currency": "usd", "code": 201, "uid": UIDS[1], "credit": "0.01"},
         "deposits/new": lambda n: {"uid": UIDS[1], "currency": "usd", "amount": "1.5", "tid": f"TIDRT{n}",
                                    "state": "accepted"},
+        "deposits/new submitted": lambda n: {"uid": UIDS[1], "currency": "usd", "amount": "1.5", "tid": f"TIDRT{n}"},
         "withdraws/new": lambda n: {"uid": UIDS[0], "currency": "usd", "amount": "5", "rid": "DE89370400440532013000"},
+        # A quick fiat withdraw (within the usd limits): submit, accept, process, dispatch, success.
+        "withdraws/new process": lambda n: {"uid": UIDS[0], "currency": "usd", "amount": "1.5", "tid": f"TIDRT{n}",
+                                            "rid": "DE89370400440532013000", "action": "process"},
     }
     wanted = sys.argv[1].split(",") if len(sys.argv) > 1 else list(routes)
     trace = Path(tempfile.mkdtemp(prefix="bench-rt-trace-")) / "trace"
@@ -64,22 +70,29 @@ def main() -> None:
             now = int(time.time())
             body = json.dumps(sign({"iat": now, "exp": now + 60, "data": routes[route](unique)}, signers)).encode()
             statuses: list[str] = []
+            traced_connections = []
+            fd = os.open(trace, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+
+            def start_trace(sender, connection, fd=fd, traced_connections=traced_connections, **kwargs):
+                pgconn = connection.connection.pgconn
+                pgconn.trace(fd)
+                traced_connections.append(pgconn)
+
             if traced:
-                connection.ensure_connection()
-                fd = os.open(trace, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-                connection.connection.pgconn.trace(fd)
-            answer = application(environ(route, body), lambda status, headers, exc_info=None, seen=statuses:
+                connection_created.connect(start_trace)
+            answer = application(environ(route.split()[0], body), lambda status, headers, exc_info=None, seen=statuses:
                                  seen.append(status))
             b"".join(answer)
             answer.close()
-            if traced:
-                connection.connection.pgconn.untrace()
-                os.close(fd)
+            connection_created.disconnect(start_trace)
+            for pgconn in traced_connections:
+                pgconn.untrace()
+            os.close(fd)
             assert statuses[0].startswith("201"), (route, statuses, b"".join(answer))
         lines = trace.read_text().splitlines()
         trips = sum(1 for line in lines if re.search(r"\tB\t\d+\tReadyForQuery", line))
         sent = [m.group(1).strip()[:100] for line in lines if (m := re.search(r"\tF\t\d+\t(?:Query|Parse)\t(.*)", line))]
-        print(f"{route:16} round trips: {trips}")
+        print(f"{route:24} round trips: {trips}")
         for statement in sent:
             print(f"    {statement}")
 

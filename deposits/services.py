@@ -25,15 +25,23 @@ from deposits.models import (
     PaymentAddress,
 )
 from deposits.states import DEPOSIT_MACHINE
-from events.services import event_record
+from events.services import OneStatement, event_record, record_post, record_save
 from ledger.core import Entry, Reference
-from ledger.models import AccountType, Currency, CurrencyType
+from ledger.models import AccountType, Currency, CurrencyType, Member
 from ledger.models import WalletGateway as WalletGatewayKind
 from ledger.money import MAX_FRACTION_DIGITS, MONEY_CONTEXT, ZERO, format_amount, round_down
 from ledger.selectors import member_get_by_uid
 from operators.services import Operator, audit_record
 from peatio_mgmt.errors import BusinessRuleError, RecordNotFound
-from peatio_mgmt.idempotency import TID_MAX_LENGTH, TID_TAKEN, TID_TOO_LONG, find_by_tid, insert_with_tid, is_retry
+from peatio_mgmt.idempotency import (
+    TID_MAX_LENGTH,
+    TID_TAKEN,
+    TID_TOO_LONG,
+    find_by_tid,
+    insert_for_uid,
+    insert_with_tid,
+    is_retry,
+)
 from peatio_mgmt.locks import session_lock
 from withdraws.gateways import GatewayError, gateway_for
 
@@ -49,40 +57,48 @@ def deposit_create(*, uid: str, currency: Currency, amount: Decimal, tid: str | 
     """Record a fiat deposit of `amount` (fee deducted) and, with `accept`, load it at once — one transaction.
     `operator`: the console's user recording it (audited); None for the API.
 
-    A repeated request (same tid, same digest) answers the stored deposit and changes nothing.
+    A repeated request (same tid, same digest) answers the stored deposit and changes nothing. When the checks
+    that need no row pass, the deposit is inserted first (insert_for_uid: one statement, the member found by its
+    uid); only when that inserts nothing do the checks that read rows run, to answer the retry or the messages.
     """
-    existing = find_by_tid(Deposit, tid)
-    if is_retry(existing, request_digest):
-        return existing
-    member = member_get_by_uid(uid)
     fee = currency.deposit_fee
     net = MONEY_CONTEXT.subtract(amount, fee)
-    errors = []
-    if member is None:
-        errors.append(MEMBER_MUST_EXIST)
-    if tid and len(tid) > TID_MAX_LENGTH:
-        errors.append(TID_TOO_LONG)
-    elif existing is not None:
-        errors.append(TID_TAKEN)
+    tid_error = TID_TOO_LONG if tid and len(tid) > TID_MAX_LENGTH else None
+    amount_errors = []
     if net <= ZERO:
-        errors.append("Amount must be greater than 0.0")
+        amount_errors.append("Amount must be greater than 0.0")
     elif fee >= net:
-        errors.append(f"Fee must be less than {format_amount(net)}")
+        amount_errors.append(f"Fee must be less than {format_amount(net)}")
     if net < currency.min_deposit_amount:
-        errors.append(f"Amount must be greater than or equal to {format_amount(currency.min_deposit_amount)}")
-    if errors:
-        raise BusinessRuleError(*errors)
+        amount_errors.append(f"Amount must be greater than or equal to {format_amount(currency.min_deposit_amount)}")
 
-    deposit, created = insert_with_tid(
-        Deposit, tid=tid, digest=request_digest, constraint="deposits_tid_upper_uniq",
-        build=lambda chosen: Deposit(member=member, currency=currency, type=currency.type, tid=chosen, amount=net,
-                                     fee=fee, request_digest=request_digest),
-    )
-    if created:
+    def build(chosen: str, member: Member | None = None) -> Deposit:
+        return Deposit(member=member, currency=currency, type=currency.type, tid=chosen, amount=net, fee=fee,
+                       request_digest=request_digest)
+
+    deposit = None
+    if tid_error is None and not amount_errors:
+        deposit = insert_for_uid(Deposit, uid=uid, member_model=Member, tid=tid, build=build)
+    if deposit is None:
+        existing = find_by_tid(Deposit, tid)
+        if is_retry(existing, request_digest):
+            return existing
+        member = member_get_by_uid(uid)
+        errors = [MEMBER_MUST_EXIST] if member is None else []
+        if tid_error or existing is not None:
+            errors.append(tid_error or TID_TAKEN)
+        if errors or amount_errors:
+            raise BusinessRuleError(*errors, *amount_errors)
+        deposit, created = insert_with_tid(Deposit, tid=tid, digest=request_digest,
+                                           constraint="deposits_tid_upper_uniq",
+                                           build=lambda chosen: build(chosen, member))
+        if not created:
+            return deposit
+    with OneStatement(deposit):
         event_record(deposit, created=True)
         if accept:
             _accept(deposit)
-        _record(deposit, operator=operator, action="create", from_state=None, note=f"fee {deposit.fee}")
+    _record(deposit, operator=operator, action="create", from_state=None, note=f"fee {deposit.fee}")
     return deposit
 
 
@@ -99,7 +115,7 @@ def _record(deposit: Deposit, *, operator: Operator | None, action: str, from_st
 
 def _fire(deposit: Deposit, event: str) -> None:
     DEPOSIT_MACHINE.fire(deposit, event)
-    deposit.save(update_fields=["state", "completed_at", "updated_at"])
+    record_save(deposit, ["state", "completed_at", "updated_at"])
     event_record(deposit)
 
 
@@ -112,7 +128,7 @@ def _accept(deposit: Deposit) -> None:
     if deposit.fee > ZERO:
         entry.platform(AccountType.REVENUE, deposit.currency, "credit", deposit.fee, member=deposit.member)
     entry.plus_funds(deposit.member, deposit.currency, deposit.amount)
-    entry.post()
+    record_post(deposit, entry)
 
 
 @transaction.atomic(durable=True)

@@ -23,6 +23,9 @@ from django.utils.module_loading import import_string
 from events import config as events_config
 from events import push
 from events.models import DeliveryState, Event, EventDelivery, EventPartner
+from ledger import postgres_events
+from ledger.core import Entry
+from ledger.models import Operation
 from peatio_mgmt.errors import BusinessRuleError
 from peatio_mgmt.locks import session_lock
 from peatio_mgmt.management_api.fields import iso_time
@@ -62,13 +65,11 @@ def _before(record, render) -> dict | None:
     return render(snapshot)
 
 
-def event_record(record, *, created: bool = False) -> None:
-    """Write the event of a deposit's or withdraw's creation (`created`) or of the transition just applied to it,
-    in the caller's transaction: one INSERT. Several in one transaction chain their before/after."""
-    if not connection.in_atomic_block:
-        raise RuntimeError("event_record must run inside the transaction of the change it records")
+def _event_values(record, created: bool) -> list | None:
+    """The outbox row of the change just applied to `record` (None with the outbox off), rendered now; the next
+    event of the record in this transaction takes its `after` as its `before`."""
     if not settings.EVENTS_OUTBOX:
-        return
+        return None
     record_type = record._meta.model_name
     render = _render(record_type)
     after = render(record)
@@ -78,10 +79,104 @@ def event_record(record, *, created: bool = False) -> None:
     if not created:
         before = _before(record, render) or {}
         body["changes"] = {key: before.get(key) for key, value in after.items() if before.get(key) != value}
-    with connection.cursor() as cursor:
-        cursor.execute("INSERT INTO events (name, record_type, record_id, body, created_at) VALUES (%s, %s, %s, %s, %s)",
-                       [body["name"], record_type, record.pk, to_json(body).decode(), now])
     record._event_record = after
+    return [body["name"], record_type, record.pk, to_json(body).decode(), now]
+
+
+EVENT_INSERT = "INSERT INTO events (name, record_type, record_id, body, created_at) VALUES "
+EVENT_VALUES = "(%s, %s, %s, %s, %s)"
+
+
+def event_record(record, *, created: bool = False) -> None:
+    """Write the event of a deposit's or withdraw's creation (`created`) or of the transition just applied to it,
+    in the caller's transaction: one INSERT (held back in the record's open OneStatement, if any). Several in
+    one transaction chain their before/after."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("event_record must run inside the transaction of the change it records")
+    values = _event_values(record, created)
+    if values is None:
+        return
+    pending = getattr(record, "_one_statement", None)
+    if pending is not None:
+        pending.events.append(values)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(EVENT_INSERT + EVENT_VALUES, values)
+
+
+def record_save(record, fields: list[str] | None = None) -> None:
+    """record.save(update_fields=fields) (None: every field), or, in the record's open OneStatement, the fields
+    added to its one UPDATE."""
+    pending = getattr(record, "_one_statement", None)
+    if pending is None:
+        record.save(update_fields=fields)
+    else:
+        pending.save(fields)
+
+
+def record_post(record, entry: Entry) -> None:
+    """entry.post() — the postings of the change just applied to `record` — or, in the record's open
+    OneStatement, its postings appended to the statement's one ledger_post call."""
+    pending = getattr(record, "_one_statement", None)
+    if pending is None:
+        entry.post()
+    else:
+        pending.operations += entry.operations()
+
+
+class OneStatement:
+    """The writes of a just-inserted deposit or withdraw, from its creation to where its service takes it, sent
+    to PostgreSQL as ONE statement at the end of the `with` block (issue 13: one round trip per money event):
+    the row's UPDATE (its final values), the outbox rows of its creation and of each transition, in order, and
+    the postings of all its money events in one ledger_post call (the same postings, in the same order, as one
+    call per event: the function checks each posting on the running balances).
+
+    The services' code runs unchanged inside the block — the state machine fires, events are rendered from the
+    row in memory as they happen; record_save, event_record and record_post hold their writes back. Nothing in
+    the block may read the row from the database (it is not written yet); reads of other rows and locks run at
+    once. A refusal of the postings rolls the transaction back (ledger.postgres_events.post_with); an exception
+    in the block writes nothing of it.
+    """
+
+    def __init__(self, record) -> None:
+        self.record = record
+        self.fields: set[str] = set()
+        self.events: list[list] = []
+        self.operations: list[Operation] = []
+
+    def __enter__(self) -> OneStatement:
+        self.record._one_statement = self
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        del self.record._one_statement
+        if kind is None:
+            self._write()
+
+    def save(self, fields: list[str] | None) -> None:
+        if fields is None:
+            fields = [field.name for field in self.record._meta.concrete_fields if not field.primary_key]
+        self.fields.update(fields)
+
+    def _update(self) -> tuple[str, list]:
+        """The row's UPDATE as Model.save(update_fields=...) writes it (auto_now fields stamped now)."""
+        meta = self.record._meta
+        fields = [field for field in meta.concrete_fields if field.name in self.fields]
+        quote = connection.ops.quote_name
+        values = [field.get_db_prep_save(field.pre_save(self.record, False), connection) for field in fields]
+        assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+        return f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s", [
+            *values, self.record.pk]
+
+    def _write(self) -> None:
+        writes = []
+        if self.fields:
+            writes.append(self._update())
+        if self.events:
+            # One INSERT: the ids are drawn in VALUES order, the events' order (the sequence has CACHE 1).
+            writes.append((EVENT_INSERT + ", ".join([EVENT_VALUES] * len(self.events)),
+                           [value for row in self.events for value in row]))
+        postgres_events.post_with(writes, self.operations)
 
 
 # --- sequencing (§16.3) ------------------------------------------------------------------------------------------

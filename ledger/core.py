@@ -170,11 +170,16 @@ class Entry:
             if posting.account.is_member_scope and posting.member is None:
                 raise ValueError(f"account {posting.account.code} is member-scope: the posting needs a member")
 
+    def operations(self) -> list[Operation]:
+        """The postings checked, as unsaved journal rows (what post() writes, or a caller's statement embeds:
+        ledger.postgres_events.post_with)."""
+        self._validate()
+        return [self._operation(p) for p in self.postings]
+
     def post(self) -> list[Operation]:
         """Check and write every posting of the event in one statement (ledger.postgres_events.entry_post): in the
         caller's transaction, or its own; raises a domain error and writes nothing on failure."""
-        self._validate()
-        operations = [self._operation(p) for p in self.postings]
+        operations = self.operations()
         if operations:  # an entry without postings touches no account either
             postgres_events.entry_post(operations)
         return operations

@@ -74,19 +74,47 @@ def _refuse(refusal: str | None) -> None:
         raise REFUSALS[refusal]()
 
 
+LEDGER_POST = "ledger_post(%s, %s, %s, %s, %s, %s, %s)"
+
+
+def _ledger_post_params(operations: list[Operation]) -> list:
+    first = operations[0]
+    return [first.reference_type, first.reference_id, [op.code_id for op in operations],
+            [op.currency_id for op in operations], [op.member_id for op in operations],
+            [op.debit for op in operations], [op.credit for op in operations]]
+
+
 def entry_post(operations: list[Operation]) -> None:
     """The postings of one event (unsaved Operation rows sharing one reference, member set on the member-scope
     ones and fee revenues) checked and written; sets each one's id and created_at, or raises the refusal having
     written nothing."""
-    first = operations[0]
-    rows = _execute("SELECT * FROM ledger_post(%s, %s, %s, %s, %s, %s, %s)", [
-        first.reference_type, first.reference_id, [op.code_id for op in operations],
-        [op.currency_id for op in operations], [op.member_id for op in operations], [op.debit for op in operations],
-        [op.credit for op in operations]])
+    rows = _execute(f"SELECT * FROM {LEDGER_POST}", _ledger_post_params(operations))
     _refuse(rows[0][2])
     for operation, (pk, created_at, _) in zip(operations, rows, strict=True):
         operation.pk, operation.created_at = pk, created_at
         operation._state.adding, operation._state.db = False, connection.alias
+
+
+def post_with(writes: list[tuple[str, list]], operations: list[Operation]) -> None:
+    """The caller's `writes` (data-modifying statements, each with its parameters) and the postings of one event
+    (as entry_post; none: the writes alone) in ONE statement, in the caller's transaction: one round trip.
+
+    The writes run whatever the postings' fate (data-modifying CTEs always run to completion), so a refusal
+    marks the caller's transaction for rollback before it is raised: nothing of the statement can be committed.
+    The writes must not touch what ledger_post reads or writes (accounts, operations): all parts of a statement
+    run on one snapshot, in no defined order.
+    """
+    assert connection.in_atomic_block, "post_with's writes are undone by the caller's transaction"
+    ctes = [f"w{i} AS ({sql})" for i, (sql, _params) in enumerate(writes)]
+    params = [value for _sql, write_params in writes for value in write_params]
+    # The function runs only when the main query reads it (a plain CTE is not executed unless referenced).
+    main = f"SELECT max(p.refusal) FROM {LEDGER_POST} AS p" if operations else "SELECT NULL"
+    if operations:
+        params += _ledger_post_params(operations)
+    ((refusal,),) = _execute((f"WITH {', '.join(ctes)} " if ctes else "") + main, params)
+    if refusal is not None:
+        transaction.set_rollback(True)
+        _refuse(refusal)
 
 
 def _row(account: ChartAccount, currency: Currency, debit: Decimal, credit: Decimal, posted: tuple,

@@ -3,7 +3,8 @@
 A creation keyed by a tid stores the SHA-256 of its canonical request; a later request with the same tid is a
 retry when its digest is the same (answered with the stored record, nothing written), otherwise
 `Tid has already been taken`. The unique index on UPPER(tid) decides between concurrent requests: the loser's
-insert fails inside a savepoint, and it is judged against the winner's row like any later request.
+insert fails inside a savepoint (insert_with_tid) or inserts nothing (insert_for_uid), and it is judged against
+the winner's row like any later request.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import TypeGuard, TypeVar
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 
 from peatio_mgmt.decimals import format_amount
 from peatio_mgmt.errors import BusinessRuleError, RecordNotFound
@@ -100,3 +101,42 @@ def insert_with_tid(model: type[Row], *, tid: str | None, digest: str, constrain
                 return winner, False
             raise BusinessRuleError(TID_TAKEN)
     raise RuntimeError("could not draw an unused tid")
+
+
+def insert_for_uid(model: type[Row], *, uid: str, member_model: type[models.Model], tid: str | None,
+                   build: Callable[[str], Row]) -> Row | None:
+    """The creation's first statement when its own checks passed (issue 13: one round trip): `build(tid)` (a
+    generated tid when none is given; its member left unset) inserted for the member whose uid is `uid` ignoring
+    case -> the row, its id and member set; None, having written nothing, when there is no such member or the tid
+    is taken (ON CONFLICT on the UPPER(tid) index DO NOTHING: a concurrent insert of the tid is waited for). The
+    caller then answers as before: the retry, or its checks' messages (or, for a generated tid that collided, the
+    insert again through insert_with_tid).
+
+    Column values as Model.save(force_insert=True) writes them (pre_save: auto_now_add stamped now).
+    `member_model`: the members' model (ledger.models.Member), passed in: this package imports no app.
+    """
+    row = build(tid or generate_tid())
+    meta, member_meta, quote = model._meta, member_model._meta, connection.ops.quote_name
+    (member_field,) = [field for field in meta.concrete_fields if field.name == "member"]
+    fields = [field for field in meta.concrete_fields if not field.primary_key and field is not member_field]
+    values = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
+    member_fields = member_meta.concrete_fields
+    columns = ", ".join(quote(field.column) for field in [*fields, member_field])
+    sql = (
+        f"WITH member AS (SELECT {', '.join(f'm.{quote(f.column)}' for f in member_fields)}"
+        f" FROM {quote(member_meta.db_table)} AS m WHERE UPPER(m.uid::text) = UPPER(%s)),"
+        f" inserted AS (INSERT INTO {quote(meta.db_table)} ({columns})"
+        f" SELECT {', '.join(['%s'] * len(fields))}, member.id FROM member"
+        f" ON CONFLICT ((UPPER(tid::text))) DO NOTHING RETURNING id)"
+        f" SELECT inserted.id, member.* FROM inserted, member"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [uid, *values])
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    row.pk = found[0]
+    setattr(row, member_field.name, member_model.from_db(connection.alias, [f.attname for f in member_fields],
+                                                          list(found[1:])))
+    row._state.adding, row._state.db = False, connection.alias
+    return row

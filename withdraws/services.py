@@ -20,17 +20,25 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from events.services import event_record
+from events.services import OneStatement, event_record, record_post, record_save
 from ledger.core import Entry, Reference, lock_accounts
-from ledger.models import AccountType, Currency, CurrencyType
+from ledger.models import AccountType, Currency, CurrencyType, Member
 from ledger.money import MONEY_CONTEXT, ZERO, format_amount, round_down
 from ledger.selectors import member_get_by_uid
 from operators.services import Operator, audit_record
-from peatio_mgmt.errors import BusinessRuleError, IllegalTransition, InsufficientFunds, RecordNotFound
-from peatio_mgmt.idempotency import TID_MAX_LENGTH, TID_TAKEN, TID_TOO_LONG, find_by_tid, insert_with_tid, is_retry
+from peatio_mgmt.errors import BusinessRuleError, IllegalTransition, RecordNotFound
+from peatio_mgmt.idempotency import (
+    TID_MAX_LENGTH,
+    TID_TAKEN,
+    TID_TOO_LONG,
+    find_by_tid,
+    insert_for_uid,
+    insert_with_tid,
+    is_retry,
+)
 from withdraws import addresses, beneficiaries
 from withdraws.gateways import FAILED, UNKNOWN, GatewayError, SendDeferred, gateway_for
-from withdraws.models import Withdraw
+from withdraws.models import Beneficiary, Withdraw
 from withdraws.models import WithdrawState as S
 from withdraws.selectors import withdraw_is_quick
 from withdraws.states import APPROVE_EVENTS, COMPLETED, FUNDS_NOT_LOCKED, POSTINGS, WITHDRAW_MACHINE
@@ -58,55 +66,60 @@ def withdraw_create(*, uid: str, currency: Currency, amount: Decimal, rid: str |
     advance it as the API's process action does. A repeated request (same tid and digest) changes nothing.
 
     Exactly one of `rid` and `beneficiary_id` (§7.13): a beneficiary is read FOR SHARE before the account row,
-    its checks take the place of the rid checks, and the withdraw gets its rid."""
-    existing = find_by_tid(Withdraw, tid)
-    if is_retry(existing, request_digest):
-        return existing
-    member = member_get_by_uid(uid)
-    beneficiary = None
-    if beneficiary_id is not None:
-        beneficiary = beneficiaries.beneficiary_lock_for_withdraw(beneficiary_id=beneficiary_id, member=member)
+    its checks take the place of the rid checks, and the withdraw gets its rid.
+
+    With a rid, when the checks that need no row pass, the withdraw is inserted first (insert_for_uid: one
+    statement, the member found by its uid); only when that inserts nothing do the checks that read rows run, to
+    answer the retry or the messages. The funds are checked by the submit's posting (ledger_post, after the insert:
+    the tid's index entry, then the account, in every creation), which refuses with the same InsufficientFunds."""
     total = round_down(amount, currency.precision)
     fee = currency.withdraw_fee
     paid = MONEY_CONTEXT.subtract(total, fee)
-    errors = []
-    if member is None:
-        errors.append("Member must exist")
-    if not currency.enabled:
-        errors.append("Currency is disabled")
-    if tid and len(tid) > TID_MAX_LENGTH:
-        errors.append(TID_TOO_LONG)
-    elif existing is not None:
-        errors.append(TID_TAKEN)
-    if beneficiary_id is not None:
-        errors += beneficiaries.beneficiary_withdraw_failures(beneficiary, currency)
-        rid = beneficiary.rid if beneficiary is not None else rid
-    else:
+    currency_error = None if currency.enabled else "Currency is disabled"
+    tid_error = TID_TOO_LONG if tid and len(tid) > TID_MAX_LENGTH else None
+    rid_errors = []
+    if beneficiary_id is None:
         assert rid is not None  # exactly one of rid and beneficiary_id (WithdrawNewParams)
         if not rid.strip():
-            errors.append("Rid can't be blank")
+            rid_errors.append("Rid can't be blank")
         if len(rid) > RID_MAX_LENGTH:
-            errors.append(f"Rid is too long (maximum is {RID_MAX_LENGTH} characters)")
+            rid_errors.append(f"Rid is too long (maximum is {RID_MAX_LENGTH} characters)")
+    amount_errors = []
     if total <= ZERO:
-        errors.append("Sum must be greater than 0.0")
+        amount_errors.append("Sum must be greater than 0.0")
     if paid <= ZERO:
-        errors.append("Amount must be greater than 0.0")
+        amount_errors.append("Amount must be greater than 0.0")
     if total < currency.min_withdraw_amount:
-        errors.append(f"Sum must be greater than or equal to {format_amount(currency.min_withdraw_amount)}")
-    if errors:
-        raise BusinessRuleError(*errors)
-    assert member is not None and rid is not None  # else Member must exist / the beneficiary's failures
+        amount_errors.append(f"Sum must be greater than or equal to {format_amount(currency.min_withdraw_amount)}")
 
-    account = lock_accounts([(member.pk, currency.pk)])[(member.pk, currency.pk)]
-    if total > account.balance:
-        raise InsufficientFunds(InsufficientFunds.BALANCE)
-    withdraw, created = insert_with_tid(
-        Withdraw, tid=tid, digest=request_digest, constraint="withdraws_tid_upper_uniq",
-        build=lambda chosen: Withdraw(member=member, currency=currency, type=currency.type, tid=chosen, rid=rid,
-                                      sum=total, fee=fee, amount=paid, request_digest=request_digest,
-                                      beneficiary=beneficiary),
-    )
-    if created:
+    def build(chosen: str, member: Member | None = None, beneficiary: Beneficiary | None = None) -> Withdraw:
+        destination = beneficiary.rid if beneficiary is not None else rid
+        assert destination is not None  # the rid, or the beneficiary's (without one its checks failed)
+        return Withdraw(member=member, currency=currency, type=currency.type, tid=chosen, rid=destination, sum=total,
+                        fee=fee, amount=paid, request_digest=request_digest, beneficiary=beneficiary)
+
+    withdraw = None
+    if beneficiary_id is None and not (currency_error or tid_error or rid_errors or amount_errors):
+        withdraw = insert_for_uid(Withdraw, uid=uid, member_model=Member, tid=tid, build=build)
+    if withdraw is None:
+        existing = find_by_tid(Withdraw, tid)
+        if is_retry(existing, request_digest):
+            return existing
+        member = member_get_by_uid(uid)
+        beneficiary = None
+        if beneficiary_id is not None:
+            beneficiary = beneficiaries.beneficiary_lock_for_withdraw(beneficiary_id=beneficiary_id, member=member)
+            rid_errors = beneficiaries.beneficiary_withdraw_failures(beneficiary, currency)
+        errors = [message for message in ("Member must exist" if member is None else None, currency_error,
+                                          tid_error or (TID_TAKEN if existing is not None else None)) if message]
+        if errors or rid_errors or amount_errors:
+            raise BusinessRuleError(*errors, *rid_errors, *amount_errors)
+        withdraw, created = insert_with_tid(Withdraw, tid=tid, digest=request_digest,
+                                            constraint="withdraws_tid_upper_uniq",
+                                            build=lambda chosen: build(chosen, member, beneficiary))
+        if not created:
+            return withdraw
+    with OneStatement(withdraw):
         event_record(withdraw, created=True)
         _fire(withdraw, "submit")
         if process:
@@ -146,7 +159,7 @@ def _fire(withdraw: Withdraw, event: str, *, error: dict | None = None, queue_se
         withdraw.error = [*withdraw.error, error]
     if event == "err":
         withdraw.attempts += 1
-    withdraw.save()
+    record_save(withdraw)
     event_record(withdraw)
 
     entry = Entry(Reference("withdraw", withdraw.pk))
@@ -155,7 +168,7 @@ def _fire(withdraw: Withdraw, event: str, *, error: dict | None = None, queue_se
         if amount > ZERO and not (movement == "unlock" and previous in FUNDS_NOT_LOCKED):
             _MOVEMENTS[movement](entry, withdraw, amount)
     if entry.postings:
-        entry.post()
+        record_post(withdraw, entry)
     if event == "process" and withdraw.type == CurrencyType.COIN and queue_send:
         queue_send_on_commit(withdraw.pk)
 
