@@ -105,10 +105,12 @@ def post_with(writes: list[tuple[str, list]], operations: list[Operation]) -> No
     run on one snapshot, in no defined order.
     """
     assert connection.in_atomic_block, "post_with's writes are undone by the caller's transaction"
+    if not writes and not operations:
+        return  # nothing held back (the outbox off, no transition): no statement to send
     ctes = [f"w{i} AS ({sql})" for i, (sql, _params) in enumerate(writes)]
     params = [value for _sql, write_params in writes for value in write_params]
     # The function runs only when the main query reads it (a plain CTE is not executed unless referenced).
-    main = f"SELECT max(p.refusal) FROM {LEDGER_POST} AS p" if operations else "SELECT NULL"
+    main = f"SELECT max(p.refusal) FROM {LEDGER_POST} AS p" if operations else "SELECT NULL"  # the writes alone
     if operations:
         params += _ledger_post_params(operations)
     ((refusal,),) = _execute((f"WITH {', '.join(ctes)} " if ctes else "") + main, params)

@@ -4,8 +4,8 @@ An idle connection in the pool has nothing to read: the server writes to it only
 restart or failover (`FATAL: terminating connection due to administrator command`), `pg_terminate_backend`,
 `idle_session_timeout` — and then closes it. So a socket that is readable as the connection is taken marks one the
 request's first query would fail on (a 500): it is closed and handed back, the pool drops it and opens another,
-and the next one is taken. One `select` system call, where psycopg_pool's own check (`CONN_HEALTH_CHECKS`,
-DATABASE_POOL_CHECK=1) costs a round trip per request. What it cannot see is a peer that vanished without closing
+and the next one is taken. One `poll` system call (not `select`, which fails on a descriptor past 1,023), where
+psycopg_pool's own check (`CONN_HEALTH_CHECKS`, DATABASE_POOL_CHECK=1) costs a round trip per request. What it cannot see is a peer that vanished without closing
 (a partitioned network): that needs the round trip (docs/deploy.md, "Connections").
 
 Here and not as the pool's `check` option: Django passes that argument itself.
@@ -29,4 +29,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
 
 def _ended_by_server(connection) -> bool:
-    return bool(select.select([connection.fileno()], [], [], 0)[0])
+    poller = select.poll()
+    poller.register(connection.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
