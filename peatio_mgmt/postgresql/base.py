@@ -21,14 +21,16 @@ from django.db.backends.postgresql import base
 class DatabaseWrapper(base.DatabaseWrapper):
     def get_new_connection(self, conn_params):
         connection = super().get_new_connection(conn_params)
-        while self.pool is not None and _ended_by_server(connection):
+        while self.pool is not None and ended_by_server(connection):
             connection.close()
             self.pool.putconn(connection)
             connection = super().get_new_connection(conn_params)
         return connection
 
 
-def _ended_by_server(connection) -> bool:
+def ended_by_server(connection) -> bool:
+    """Whether the server ended this idle connection (it is readable): any persistent connection (the simulated
+    wallet's too) checks it before use."""
     poller = select.poll()
     poller.register(connection.fileno(), select.POLLIN)
     return bool(poller.poll(0))

@@ -3,12 +3,11 @@ the pool — a restart, `pg_terminate_backend` — is replaced as it is taken, n
 
 The pool of an alias lives on Django's backend class, so each test names its own alias and closes its pool."""
 
-import time
-
-import psycopg
 import pytest
 from django.db import connection
 from django.db.utils import ConnectionHandler
+
+from tests.support import end_session
 
 pytestmark = pytest.mark.django_db
 
@@ -28,24 +27,12 @@ def backend_pid(wrapper) -> int:
         return cursor.fetchone()[0]
 
 
-def end_idle_session(pid: int) -> None:
-    """As a restart or an administrator would: the server ends the session of `pid` and closes its socket."""
-    params = connection.get_connection_params()
-    params.pop("pool", None)
-    with psycopg.connect(**params, autocommit=True) as side:
-        assert side.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0]
-        deadline = time.monotonic() + 5
-        while side.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone():
-            assert time.monotonic() < deadline, "the terminated backend did not end"
-            time.sleep(0.01)
-
-
 def test_a_connection_the_server_ended_while_idle_is_replaced_as_it_is_taken():
     wrapper = pooled("pooled_check", "peatio_mgmt.postgresql")["pooled_check"]
     try:
         first = backend_pid(wrapper)
         wrapper.close()  # back to the pool, as at the end of a request
-        end_idle_session(first)
+        end_session(first)
 
         second = backend_pid(wrapper)  # the next request's first query
 
@@ -61,7 +48,7 @@ def test_without_the_check_the_next_query_fails_on_it():
     try:
         first = backend_pid(wrapper)
         wrapper.close()
-        end_idle_session(first)
+        end_session(first)
 
         with pytest.raises(Exception, match="terminating connection|server closed the connection|consuming input"):
             backend_pid(wrapper)

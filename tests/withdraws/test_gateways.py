@@ -7,12 +7,14 @@ from decimal import Decimal
 import pytest
 
 from tests.factories import CoinFactory
+from tests.support import end_session
 from tests.withdraws.conftest import backdate_send
 from tests.withdraws.fake_bitcoind import FakeBitcoind
 from withdraws.gateways import FAILED, UNKNOWN, GatewayError, gateway_for
 from withdraws.gateways.bitcoind import BitcoindGateway
 from withdraws.gateways.manual import ManualGateway
-from withdraws.gateways.simulated import SimulatedGateway
+from withdraws.gateways import simulated
+from withdraws.gateways.simulated import SimulatedGateway, simulated_txid
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -124,3 +126,15 @@ def test_concurrent_simulated_sends_never_overdraw_a_limited_hot_wallet(settings
     assert sum(isinstance(o, str) for o in outcomes) == 3 and len(outcomes) == 8
     assert len(sends(simulated_wallet, "btc")) == 3
     assert gateway_for(btc).hot_wallet_balance(btc) == D("0.1")
+
+
+def test_the_simulated_wallet_sends_after_its_database_ended_the_idle_connection(btc, simulated_wallet):
+    # A PostgreSQL restart ends the wallet's connection while it sits idle; the next send must not fail on it (the
+    # withdraw would be errored for a wallet that is up).
+    ended = simulated_wallet.info.backend_pid
+    end_session(ended)
+
+    txid = SimulatedGateway({}).send(btc, "bcrt1qrestart", Decimal("0.1"), "TID-AFTER-RESTART")
+
+    assert txid == simulated_txid(btc.id, "TID-AFTER-RESTART")
+    assert simulated.wallet_connection().info.backend_pid != ended

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import connections
 
 from ledger.money import MONEY_CONTEXT
+from peatio_mgmt.postgresql.base import ended_by_server
 from withdraws.gateways import FAILED, UNKNOWN, GatewayError, WalletGateway
 
 UNLIMITED = Decimal("1e16")  # above any NUMERIC(32,16) amount
@@ -35,8 +36,11 @@ _opened_lock = threading.Lock()
 
 def wallet_connection() -> psycopg.Connection:
     """This thread's autocommit connection to the wallet's database (the default database), opened on first use
-    and again after a fork or a broken connection."""
+    and again after a fork, a broken connection, or the server's end of it while it sat idle (a PostgreSQL
+    restart: the send would fail on it and the withdraw be errored for a wallet that is up)."""
     conn = getattr(_local, "conn", None)
+    if conn is not None and not conn.closed and _local.pid == os.getpid() and ended_by_server(conn):
+        conn.close()
     if conn is None or conn.closed or conn.broken or _local.pid != os.getpid():
         params = {**connections["default"].get_connection_params(), "autocommit": True}
         for django_only in ("cursor_factory", "context", "prepare_threshold", "server_side_binding"):
