@@ -232,6 +232,31 @@ def test_a_body_above_one_mebibyte_is_refused_before_it_is_read(running_system):
         conn.close()
 
 
+def chunked_post(running_system, path: str, pieces: list[bytes]):
+    """POST with `Transfer-Encoding: chunked` and no Content-Length, as a client streaming its body sends it."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", running_system.port, timeout=30)
+    try:
+        conn.request("POST", path, body=iter(pieces), headers={"Content-Type": "application/json"}, encode_chunked=True)
+        answer = conn.getresponse()
+        return answer.status, json.loads(answer.read())
+    finally:
+        conn.close()
+
+
+def test_a_chunked_body_is_read_as_one_with_a_content_length(running_system):
+    body = running_system.signed_body({})
+    status, answer = chunked_post(running_system, PREFIX + "timestamp", [body[:100], body[100:101], body[101:]])
+    assert status == 201
+    assert set(answer) == {"timestamp"}
+
+
+def test_a_chunked_body_above_one_mebibyte_is_refused(running_system):
+    status, answer = chunked_post(running_system, PREFIX + "timestamp", [b'{"payload":"' + b"A" * 65536] * 20)
+    assert (status, answer) == (413, {"error": "Request body is too large."})
+
+
 @pytest.mark.parametrize("path", ["%00", "deposits%00", "%ED%A0%80", "%FF", "deposits/%2e%2e/withdraws", "x" * 3000,
                                   "deposits;a=b", "deposits%0d%0aX-Injected:%201", "deposits%0a", "%0a%0a"])
 def test_odd_paths_under_the_prefix_are_answered(running_system, path):
