@@ -8,7 +8,7 @@ package imports no app), the most requested first.
 from importlib import import_module
 
 from django.conf import settings
-from django.urls import path, re_path
+from django.urls import re_path
 
 from peatio_mgmt.management_api.schema import swagger
 from peatio_mgmt.management_api.tools import ToolViewSet
@@ -17,6 +17,8 @@ from peatio_mgmt.management_api.views import PREFIX, UnknownRoute, route
 urlpatterns = [
     route("timestamp", ToolViewSet, "post", "timestamp"),
     *(pattern for name in settings.MANAGEMENT_API_URLCONFS for pattern in import_module(name).urlpatterns),
-    path(PREFIX[1:] + "swagger", swagger),
-    re_path("^" + PREFIX[1:], UnknownRoute.as_view()),
+    # with or without one trailing slash, as every route (management-api.md §1.1)
+    re_path("^" + PREFIX[1:] + "swagger/?$", swagger),
+    # the prefix itself included: a JSON 404 there too, not Django's page (§1.3)
+    re_path("^" + PREFIX[1:-1] + "(?:/|$)", UnknownRoute.as_view()),
 ]

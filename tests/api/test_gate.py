@@ -37,6 +37,10 @@ def test_unknown_path_under_the_prefix_is_not_found(send, path):
     assert answer(send(path)) == (404, {"error": "Not found."})
 
 
+def test_the_prefix_itself_without_its_slash_is_not_found_in_json(http, gate_config):
+    assert answer(http.post(PREFIX.rstrip("/"), "{}", content_type="application/json")) == (404, {"error": "Not found."})
+
+
 def test_unknown_path_is_checked_before_the_verb(http, gate_config):
     assert answer(http.get(PREFIX + "nope")) == (404, {"error": "Not found."})
 

@@ -52,6 +52,12 @@ def test_timestamp_response_is_described(document):
     assert schema["properties"]["timestamp"]["type"] == "integer"
 
 
+def test_swagger_is_served_with_one_trailing_slash_too(http, document):
+    response = http.get(PREFIX + "swagger/")
+    assert response.status_code == 200
+    assert json.loads(response.content) == document
+
+
 def test_swagger_is_only_served_to_get(http):
     response = http.post(PREFIX + "swagger", "{}", content_type="application/json")
     assert (response.status_code, response.json()) == (404, {"error": "Not found."})
