@@ -30,9 +30,10 @@ lint: install
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
-# The embedded servers are started only for the URLs that are not set (CI sets both in .ci/run).
+# The embedded servers are started only for the URLs that are not set (CI sets both in .ci/run); the tests take
+# database 1 of the embedded Redis, `make run` database 0 (peatio_mgmt.embedded).
 test: install anvil browser-deps lint
-	urls=$$($(PY) -m peatio_mgmt.embedded start) || exit 1; set -a; eval "$$urls"; set +a; \
+	urls=$$(PEATIO_EMBEDDED_REDIS_DB=1 $(PY) -m peatio_mgmt.embedded start) || exit 1; set -a; eval "$$urls"; set +a; \
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 run: install anvil

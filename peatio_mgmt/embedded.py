@@ -74,8 +74,14 @@ def embedded_database_url(var_dir: Path) -> str:
     return f"postgres://postgres@/{DATABASE_NAME}?host={postgres_socket_dir(var_dir)}"
 
 
+# The tests (`make test`, a bare pytest: settings.test) use database 1 of the checkout's Redis, `make run` database
+# 0: a test that flushes or purges its Redis leaves the queues of a system running from the same checkout alone, and
+# that system's worker does not take the tests' tasks.
+REDIS_DB_VARIABLE = "PEATIO_EMBEDDED_REDIS_DB"
+
+
 def embedded_redis_url(var_dir: Path) -> str:
-    return f"unix://{redis_socket_path(var_dir)}?db=0"
+    return f"unix://{redis_socket_path(var_dir)}?db={int(os.environ.get(REDIS_DB_VARIABLE) or 0)}"
 
 
 def default_var_dir() -> Path:

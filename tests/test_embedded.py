@@ -1,6 +1,14 @@
 """The embedded servers' URLs are computed, never started, by the settings (peatio_mgmt.embedded)."""
 
-from peatio_mgmt.embedded import MAX_SOCKET_PATH, embedded_database_url, embedded_redis_url, redis_socket_path
+import os
+
+from peatio_mgmt.embedded import (
+    MAX_SOCKET_PATH,
+    default_var_dir,
+    embedded_database_url,
+    embedded_redis_url,
+    redis_socket_path,
+)
 from peatio_mgmt.settings.base import celery_broker_from_url, database_from_url
 
 
@@ -22,9 +30,18 @@ def test_database_url_follows_the_socket_directory_of_the_running_server(tmp_pat
     assert database_from_url(embedded_database_url(tmp_path))["HOST"] == "/tmp/runtime-0/python_PostgresServer/ab12cd34ef"
 
 
-def test_redis_url_is_a_socket_in_the_checkout_so_two_checkouts_never_share_one(tmp_path):
+def test_redis_url_is_a_socket_in_the_checkout_so_two_checkouts_never_share_one(tmp_path, monkeypatch):
+    monkeypatch.delenv("PEATIO_EMBEDDED_REDIS_DB")  # as `make run`
     assert embedded_redis_url(tmp_path) == f"unix://{tmp_path / 'redis' / 'redis.sock'}?db=0"
     assert embedded_redis_url(tmp_path / "other") != embedded_redis_url(tmp_path)
+
+
+def test_the_tests_take_another_database_of_the_checkouts_redis_than_make_run(settings):
+    # `make test` without REDIS_URL (CI's run): the checkout's embedded Redis, database 1; `make run` has 0
+    if str(redis_socket_path(default_var_dir())) in settings.REDIS_URL:
+        assert settings.REDIS_URL.endswith("?db=1")
+    else:
+        assert settings.REDIS_URL == os.environ["REDIS_URL"]  # a Redis of the developer's, as given
 
 
 def test_redis_socket_moves_to_tmp_when_the_checkout_path_is_too_long_for_a_socket(tmp_path):

@@ -5,6 +5,7 @@ inherit the key through the environment."""
 import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "insecure-test-key-never-use-in-production")
+os.environ.setdefault("PEATIO_EMBEDDED_REDIS_DB", "1")  # not `make run`'s (peatio_mgmt.embedded)
 
 from peatio_mgmt.settings.base import *  # noqa: E402,F401,F403
 from peatio_mgmt.settings.base import DATABASE_URL, DATABASES, database_from_url, env  # noqa: E402
