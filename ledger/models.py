@@ -27,6 +27,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 
+from peatio_mgmt.exact_json import DecimalDecoder, DecimalEncoder
+
 
 class Digits(TypedDict):
     """A DecimalField's precision, spread into it with ** (typed, so that mypy checks the keyword names)."""
@@ -117,10 +119,11 @@ class Currency(models.Model):
     min_withdraw_amount = models.DecimalField(**MONEY, default=0)
     withdraw_limit_24h = models.DecimalField(**MONEY, default=0)
     withdraw_limit_72h = models.DecimalField(**MONEY, default=0)
-    options = models.JSONField(default=dict, blank=True)
+    # numbers with exactly their digits (peatio_mgmt.exact_json), as the seed and the admin give them
+    options = models.JSONField(default=dict, blank=True, encoder=DecimalEncoder, decoder=DecimalDecoder)
     icon_url = models.CharField(max_length=255, null=True, blank=True)
     wallet_gateway = models.CharField(max_length=20, choices=WalletGateway.choices, null=True, blank=True)
-    wallet_settings = models.JSONField(default=dict, blank=True)
+    wallet_settings = models.JSONField(default=dict, blank=True, encoder=DecimalEncoder, decoder=DecimalDecoder)
     min_confirmations = models.IntegerField(default=6)
     address_format = models.CharField(max_length=20, choices=AddressFormat.choices, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from ledger.money import MAX_FRACTION_DIGITS, MAX_INTEGER_DIGITS, fits_numeric, fraction_digits
+from peatio_mgmt.exact_json import DecimalDecoder, decimal_number, dumps
 from peatio_mgmt.management_api.fields import NOT_VALID, ExactDecimal, Integer, Invalid, JsonObject, Param, String
 from peatio_mgmt.management_api.serializers import Params
 
@@ -190,7 +191,7 @@ class Flag(SeedField):
 
 
 class JsonMapping(SeedField):
-    """A JSON object: the API's JsonObject (plain JSON types, numbers it can store exactly)."""
+    """A JSON object: the API's JsonObject (plain JSON types, numbers with exactly their digits)."""
 
     param = JsonObject()
 
@@ -199,7 +200,7 @@ class JsonMapping(SeedField):
             raise FieldError(f"must be a mapping, got {shown(raw)}")
         try:
             # YAML has more than JSON (dates, non-string keys): as stored, or refused here rather than by the database.
-            return json.loads(json.dumps(self.param.coerce(as_json(raw)), allow_nan=False))
+            return json.loads(dumps(self.param.coerce(as_json(raw)), decimal_number), cls=DecimalDecoder)
         except (Invalid, TypeError, ValueError):
             raise FieldError("must be a mapping of JSON values (strings, numbers, booleans, lists, mappings)") from None
 

@@ -9,8 +9,6 @@ waits for the withdraw and the withdraw never pays to a destination archived und
 
 from __future__ import annotations
 
-import json
-
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
@@ -18,6 +16,7 @@ from ledger.models import Currency, Member
 from ledger.selectors import member_get_by_uid
 from operators.services import Operator, audit_record
 from peatio_mgmt.errors import BusinessRuleError, RecordNotFound
+from peatio_mgmt.exact_json import decimal_number, dumps
 from peatio_mgmt.idempotency import request_digest
 from peatio_mgmt.state_machine import StateMachine
 from withdraws import addresses
@@ -53,8 +52,9 @@ BENEFICIARY_MACHINE = StateMachine("beneficiary", TRANSITIONS, frozenset())
 
 
 def canonical_data(data: dict) -> str:
-    """The canonical JSON of `data` (sorted keys, no spaces) whose length the 4096-character rule measures."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The canonical JSON of `data` (sorted keys, no spaces, numbers with exactly their digits) whose length the
+    4096-character rule measures."""
+    return dumps(data, decimal_number, sort_keys=True)
 
 
 def beneficiary_destination(*, currency: Currency, rid: str | None, data: dict) -> str | None:

@@ -23,6 +23,7 @@ from django.db.models.lookups import Exact
 
 from events.models import EventSource
 from ledger.models import MONEY, Currency, CurrencyType, Digits, Member
+from peatio_mgmt.exact_json import DecimalDecoder, DecimalEncoder
 
 
 class WithdrawState(models.TextChoices):
@@ -52,7 +53,8 @@ class Beneficiary(models.Model):
     name = models.CharField(max_length=64)
     description = models.CharField(max_length=255, null=True, blank=True)
     rid = models.CharField(max_length=95)
-    data = models.JSONField(default=dict, db_default={}, blank=True)
+    # numbers with exactly their digits, written and read as Decimal (jsonb's numeric keeps them all)
+    data = models.JSONField(default=dict, db_default={}, blank=True, encoder=DecimalEncoder, decoder=DecimalDecoder)
     state = models.CharField(max_length=10, choices=BeneficiaryState.choices, default=BeneficiaryState.PENDING,
                              db_default=BeneficiaryState.PENDING)
     # SHA-256 of the creating request's canonical parameters (a retry is recognised by it, §5.4).

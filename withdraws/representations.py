@@ -1,6 +1,6 @@
 """The Beneficiary entity (management-api-extensions.md §6.5) as the contract writes it."""
 
-from peatio_mgmt.management_api.fields import iso_time
+from peatio_mgmt.management_api.fields import iso_time, json_numbers
 from withdraws.models import Beneficiary
 
 
@@ -13,7 +13,7 @@ def render_beneficiary(beneficiary: Beneficiary) -> dict:
         "name": beneficiary.name,
         "description": beneficiary.description,
         "rid": beneficiary.rid,
-        "data": beneficiary.data,
+        "data": json_numbers(beneficiary.data),
         "state": beneficiary.state,
         "created_at": iso_time(beneficiary.created_at),
         "updated_at": iso_time(beneficiary.updated_at),

@@ -23,6 +23,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from peatio_mgmt.decimals import fits_numeric, format_amount
+from peatio_mgmt.exact_json import plain
 
 INT64 = (-(2**63), 2**63 - 1)
 # Leading zeros aside, at most 19 digits: anything longer is outside int64, and int() of more than 4,300 digits
@@ -60,6 +61,13 @@ class JsonNumber:
 
     def __init__(self, value: Decimal):
         self.text = format_amount(value)
+
+    @classmethod
+    def plain(cls, value: Decimal | int) -> JsonNumber:
+        """A partner's own number, its digits as stored (plain notation, as jsonb prints it): 100, 1.50."""
+        number = cls.__new__(cls)
+        number.text = plain(value) if isinstance(value, Decimal) else str(value)
+        return number
 
     def __eq__(self, other):
         return isinstance(other, JsonNumber) and other.text == self.text
@@ -192,11 +200,11 @@ class FromId(Integer):
 
 
 class JsonObject(Param):
-    """Any JSON object, handed on as plain JSON types (a JSONField cannot store the Decimals of the parse).
+    """Any JSON object, kept with exactly its numbers (a JSONField with peatio_mgmt.exact_json's encoder and
+    decoder stores them in jsonb, whose numeric holds every digit): 0.10 stays 0.10, 1e2 is 100.
 
-    Integers arrive as int; a number with a fraction or an exponent (a Decimal of the parse) becomes the float of
-    the same value — 1.50 is stored as 1.5, the same JSON number. When no float has exactly that value (more than
-    17 significant digits) the object is invalid: changing a partner's number silently is worse than refusing it.
+    Refused: a number PostgreSQL's numeric cannot hold (more than 131,072 digits before the point or 16,383
+    after), text PostgreSQL cannot store. Written back with `json_numbers`.
     """
 
     openapi_type = {"type": "object"}
@@ -204,21 +212,36 @@ class JsonObject(Param):
     def coerce(self, value):
         if not isinstance(value, dict):
             raise Invalid()
-        return _plain_json(value)
+        return _exact_json(value)
 
 
-def _plain_json(value):
+NUMERIC_INTEGER_DIGITS, NUMERIC_FRACTION_DIGITS = 131072, 16383
+
+
+def _exact_json(value):
     if isinstance(value, dict):
-        return {_plain_json(key): _plain_json(item) for key, item in value.items()}
+        return {_exact_json(key): _exact_json(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_plain_json(item) for item in value]
+        return [_exact_json(item) for item in value]
     if isinstance(value, Decimal):
-        number = float(value)
-        if not value.is_finite() or Decimal(repr(number)) != value:
+        if (not value.is_finite() or value.adjusted() >= NUMERIC_INTEGER_DIGITS
+                or value.as_tuple().exponent < -NUMERIC_FRACTION_DIGITS):  # type: ignore[operator]
             raise Invalid()
-        return number
+        # As jsonb will give it back: plain notation, no negative zero.
+        return Decimal(plain(value.copy_abs() if value.is_zero() else value))
     if isinstance(value, str) and UNSTORABLE.search(value):
         raise Invalid()
+    return value
+
+
+def json_numbers(value):
+    """A stored JSON object (JsonObject's) for the renderer: its numbers as bare JSON numbers, every digit kept."""
+    if isinstance(value, dict):
+        return {key: json_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_numbers(item) for item in value]
+    if isinstance(value, Decimal) or (isinstance(value, int) and not isinstance(value, bool)):
+        return JsonNumber.plain(value)
     return value
 
 

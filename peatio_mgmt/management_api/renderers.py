@@ -6,25 +6,16 @@ contract's bodies are written here only, amounts already rendered to their exact
 
 from __future__ import annotations
 
-import json
-import re
-import secrets
-
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import BaseRenderer
 
+from peatio_mgmt.exact_json import dumps
 from peatio_mgmt.management_api.fields import JsonNumber
 
-# JsonNumber values travel through json.dumps as marked strings ("<mark>12.32<mark>"), then lose quotes and marks.
-_MARK = "\x00" + secrets.token_hex(8)
-_ENCODED_MARK = json.dumps(_MARK)[1:-1]
-_MARKED_NUMBER = re.compile('"' + re.escape(_ENCODED_MARK) + r"(-?[0-9]+\.[0-9]+)" + re.escape(_ENCODED_MARK) + '"')
 
-
-def _encode_default(value):
-    if isinstance(value, JsonNumber):
-        return f"{_MARK}{value.text}{_MARK}"
-    raise TypeError(f"{type(value).__name__} is not JSON serializable here: render it first")
+def _json_number(value) -> str | None:
+    # JsonNumber only: a bare Decimal is an amount someone forgot to render (a string, "100.0"), not a number.
+    return value.text if isinstance(value, JsonNumber) else None
 
 
 class RawJSON(str):
@@ -36,10 +27,7 @@ def to_json(body) -> bytes:
     """The response body: compact UTF-8 JSON, JsonNumber values as bare numbers."""
     if isinstance(body, RawJSON):
         return body.encode()
-    text = json.dumps(body, default=_encode_default, ensure_ascii=False, separators=(",", ":"))
-    if _ENCODED_MARK in text:
-        text = _MARKED_NUMBER.sub(r"\1", text)
-    return text.encode()
+    return dumps(body, _json_number).encode()
 
 
 class JSONRenderer(BaseRenderer):

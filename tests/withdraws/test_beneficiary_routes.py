@@ -1,6 +1,7 @@
 """POST /beneficiaries/new, POST /beneficiaries, PUT /beneficiaries/state and /withdraws/new with beneficiary_id over
 HTTP (management-api-extensions.md §5.4, §5.5, §7.10–7.13)."""
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -39,14 +40,33 @@ def test_create_answers_the_beneficiary_and_a_retry_answers_it_again(api, member
     assert Beneficiary.objects.count() == 1
 
 
-def test_fiat_beneficiary_keeps_its_data_and_numbers(api, members):
-    answer = api.post("beneficiaries/new", {**BANK, "data": {**BANK["data"], "fee": 1.50, "n": 12, "nested": [0.1]}})
+def number_texts(content: bytes) -> dict:
+    """The answer's (or the list's one) `data`, every number as the text it was written with."""
+    body = json.loads(content, parse_float=lambda text: text, parse_int=lambda text: text)
+    return (body[0] if isinstance(body, list) else body)["data"]
+
+
+def test_fiat_beneficiary_keeps_its_data_with_exactly_its_numbers(api, members):
+    numbers = {"fee": Decimal("1.50"), "n": 12, "digits": Decimal("12345678901234567890.123456789"),
+               "no_double_holds_it": Decimal("0.10000000000000000001"), "exponent": Decimal("1E+2"),
+               "negative_zero": Decimal("-0.0"), "huge": Decimal("1E+400"), "nested": [Decimal("0.1"), {"x": 7}]}
+    written = {"fee": "1.50", "n": "12", "digits": "12345678901234567890.123456789",
+               "no_double_holds_it": "0.10000000000000000001", "exponent": "100", "negative_zero": "0.0",
+               "huge": "1" + "0" * 400, "nested": ["0.1", {"x": "7"}]}
+
+    answer = api.post("beneficiaries/new", {**BANK, "data": {**BANK["data"], **numbers}})
+
     assert answer.status_code == 201
-    assert answer.json()["data"] == {**BANK["data"], "fee": Decimal("1.5"), "n": 12, "nested": [Decimal("0.1")]}
+    assert number_texts(answer.content) == {**BANK["data"], **written}
+    # read back from jsonb: the same digits
+    assert number_texts(api.post("beneficiaries", {"uid": ALICE}).content) == {**BANK["data"], **written}
     assert (answer.json()["currency"], answer.json()["state"], answer.json()["description"]) == ("usd", "active", None)
-    # A number no double holds exactly is refused rather than changed.
-    assert api.post("beneficiaries/new", {**BANK, "data": {"x": Decimal("0.10000000000000000001")}}).json() == {
-        "error": "data is invalid"}
+
+
+@pytest.mark.parametrize("number", [Decimal("1E+131072"), Decimal("1E-16384")])
+def test_a_number_postgresql_cannot_hold_in_data_is_refused(api, members, number):
+    assert api.post("beneficiaries/new", {**BANK, "data": {"x": number}}).json() == {"error": "data is invalid"}
+    assert not Beneficiary.objects.exists()
 
 
 def test_coin_destination_from_data_address(api, alice, eth):  # noqa: F811

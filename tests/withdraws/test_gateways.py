@@ -10,10 +10,9 @@ from tests.factories import CoinFactory
 from tests.support import end_session
 from tests.withdraws.conftest import backdate_send
 from tests.withdraws.fake_bitcoind import FakeBitcoind
-from withdraws.gateways import FAILED, UNKNOWN, GatewayError, gateway_for
+from withdraws.gateways import FAILED, UNKNOWN, GatewayError, gateway_for, simulated
 from withdraws.gateways.bitcoind import BitcoindGateway
 from withdraws.gateways.manual import ManualGateway
-from withdraws.gateways import simulated
 from withdraws.gateways.simulated import SimulatedGateway, simulated_txid
 
 pytestmark = pytest.mark.django_db
