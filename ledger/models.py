@@ -27,7 +27,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 
-from peatio_mgmt.exact_json import DecimalDecoder, DecimalEncoder
+from peatio_mgmt.exact_json import ExactJSONField
 
 
 class Digits(TypedDict):
@@ -120,10 +120,10 @@ class Currency(models.Model):
     withdraw_limit_24h = models.DecimalField(**MONEY, default=0)
     withdraw_limit_72h = models.DecimalField(**MONEY, default=0)
     # numbers with exactly their digits (peatio_mgmt.exact_json), as the seed and the admin give them
-    options = models.JSONField(default=dict, blank=True, encoder=DecimalEncoder, decoder=DecimalDecoder)
+    options = ExactJSONField(default=dict, blank=True)
     icon_url = models.CharField(max_length=255, null=True, blank=True)
     wallet_gateway = models.CharField(max_length=20, choices=WalletGateway.choices, null=True, blank=True)
-    wallet_settings = models.JSONField(default=dict, blank=True, encoder=DecimalEncoder, decoder=DecimalDecoder)
+    wallet_settings = ExactJSONField(default=dict, blank=True)
     min_confirmations = models.IntegerField(default=6)
     address_format = models.CharField(max_length=20, choices=AddressFormat.choices, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -14,6 +14,8 @@ import secrets
 from collections.abc import Callable
 from decimal import Decimal
 
+from django.db import models
+
 _MARK = "\x00" + secrets.token_hex(8)  # a NUL: no stored or signed string holds one
 _ENCODED_MARK = json.dumps(_MARK)[1:-1]
 _MARKED_NUMBER = re.compile(
@@ -66,3 +68,20 @@ class DecimalDecoder(json.JSONDecoder):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **{**kwargs, "parse_float": Decimal, "parse_int": _integer})
+
+
+class ExactJSONField(models.JSONField):
+    """A JSONField whose numbers keep exactly their digits (DecimalEncoder, DecimalDecoder).
+
+    Deconstructed as Django's JSONField: the encoder and decoder change no column, and migrations, frozen history,
+    import no project code (tests/test_migrations.py); a historical model's field reads numbers as json does.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **{**kwargs, "encoder": DecimalEncoder, "decoder": DecimalDecoder})
+
+    def deconstruct(self):
+        name, _path, args, kwargs = super().deconstruct()
+        kwargs.pop("encoder", None)
+        kwargs.pop("decoder", None)
+        return name, "django.db.models.JSONField", args, kwargs

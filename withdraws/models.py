@@ -23,7 +23,7 @@ from django.db.models.lookups import Exact
 
 from events.models import EventSource
 from ledger.models import MONEY, Currency, CurrencyType, Digits, Member
-from peatio_mgmt.exact_json import DecimalDecoder, DecimalEncoder
+from peatio_mgmt.exact_json import ExactJSONField
 
 
 class WithdrawState(models.TextChoices):
@@ -54,7 +54,7 @@ class Beneficiary(models.Model):
     description = models.CharField(max_length=255, null=True, blank=True)
     rid = models.CharField(max_length=95)
     # numbers with exactly their digits, written and read as Decimal (jsonb's numeric keeps them all)
-    data = models.JSONField(default=dict, db_default={}, blank=True, encoder=DecimalEncoder, decoder=DecimalDecoder)
+    data = ExactJSONField(default=dict, db_default={}, blank=True)
     state = models.CharField(max_length=10, choices=BeneficiaryState.choices, default=BeneficiaryState.PENDING,
                              db_default=BeneficiaryState.PENDING)
     # SHA-256 of the creating request's canonical parameters (a retry is recognised by it, §5.4).

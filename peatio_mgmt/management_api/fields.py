@@ -225,7 +225,7 @@ def _exact_json(value):
         return [_exact_json(item) for item in value]
     if isinstance(value, Decimal):
         if (not value.is_finite() or value.adjusted() >= NUMERIC_INTEGER_DIGITS
-                or value.as_tuple().exponent < -NUMERIC_FRACTION_DIGITS):  # type: ignore[operator]
+                or value.as_tuple().exponent < -NUMERIC_FRACTION_DIGITS):
             raise Invalid()
         # As jsonb will give it back: plain notation, no negative zero.
         return Decimal(plain(value.copy_abs() if value.is_zero() else value))
