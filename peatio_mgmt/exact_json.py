@@ -3,7 +3,7 @@
 The standard library writes a Decimal only as a string or through a float, and reads a fraction as a float. The
 management API's bodies (trade figures as bare numbers) and the partners' own JSON objects (a beneficiary's `data`,
 kept in jsonb, whose numeric holds every digit) are written and read here instead: a number travels through
-json.dumps as a marked string, then loses its quotes and marks; reading, every number is a Decimal.
+json.dumps as a marked string, then loses its quotes and marks; reading, a number with a fraction is a Decimal.
 """
 
 from __future__ import annotations

@@ -6,12 +6,12 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peatio_mgmt.settings.base")
 django_application = get_wsgi_application()
 
-# The management API configuration is read once, here: a refused file (ConfigError) stops the process at start.
 from django.conf import settings  # noqa: E402
 
 from peatio_mgmt.management_api import config  # noqa: E402
 from peatio_mgmt.management_api.views import MAX_BODY  # noqa: E402
 
+# The management API configuration is read once, here: a refused file (ConfigError) stops the process at start.
 config.reload()
 
 
