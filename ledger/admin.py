@@ -16,6 +16,7 @@ from ledger.core import CREDIT, DEBIT
 from ledger.currency_form import CurrencyForm
 from ledger.models import Account, AccountType, ChartAccount, Currency, Member, Operation, Transfer
 from ledger.money import format_amount
+from operators import services as operators
 from operators.services import preview
 from peatio_mgmt.admin_readonly import ReadOnly, ReadOnlyAdmin
 from peatio_mgmt.errors import DomainError, RecordNotFound
@@ -182,6 +183,12 @@ class CorrectionForm(forms.Form):
         return data
 
 
+def _correction_shown(data: dict) -> list:
+    """What the confirmation page of a correction shows, as its token binds it."""
+    return [data["code"].code, data["currency"].pk, data["side"], format_amount(data["amount"]), data["uid"].strip(),
+            data["reason"]]
+
+
 def _post_correction(*, operator, data: dict):
     """operation_post with the operator and the reason (the service records the audit)."""
     account = data["code"]
@@ -216,12 +223,18 @@ class OperationAdmin(ReadOnlyAdmin):
                    "title": "Post a correction"}
         if request.method == "POST" and form.is_valid():
             confirmed = request.POST.get("confirm") == "yes"
+            shown = _correction_shown(form.cleaned_data)
             try:
                 if confirmed:
+                    # the posting its page showed, once (an amount changed since, a second submit: refused)
+                    operators.confirmation_redeem(request.POST.get(operators.CONFIRMATION_FIELD),
+                                                  operator_id=request.user.pk, control=POST_CORRECTION, shown=shown)
                     operation = _post_correction(operator=request.user, data=form.cleaned_data)
                 else:
                     seen = preview(lambda: _post_correction(operator=request.user, data=form.cleaned_data))
                     operation, member_account = seen.obj, seen.account
+            except operators.ConfirmationRefused as refused:
+                form.add_error(None, str(refused))
             except RecordNotFound:
                 form.add_error("uid", "No member has this UID.")
             except DomainError as error:
@@ -231,7 +244,9 @@ class OperationAdmin(ReadOnlyAdmin):
                     self.message_user(request, f"Posted {operation}", messages.SUCCESS)
                     return redirect(reverse("admin:ledger_operation_change", args=[operation.pk]))
                 context.update(confirming=True, operation=operation, member_account=member_account,
-                               title="Confirm the correction")
+                               title="Confirm the correction", confirmation_field=operators.CONFIRMATION_FIELD,
+                               confirmation=operators.confirmation_issue(operator_id=request.user.pk,
+                                                                         control=POST_CORRECTION, shown=shown))
         return TemplateResponse(request, "admin/ledger/operation/post_correction.html", context)
 
 

@@ -122,7 +122,8 @@ def _inputs(request: HttpRequest, pk: int) -> Inputs:
 
 def admin_action(row_action: RowAction, description: str):
     """A ModelAdmin action (admin actions are POSTs with CSRF): the confirmation page first, then, on its
-    confirming POST (`post=yes`), each row in its own transaction, every outcome reported as a message."""
+    confirming POST (`post=yes`, with the page's token for exactly these rows, once: services.confirmation_redeem),
+    each row in its own transaction, every outcome reported as a message."""
 
     @admin.action(description=description, permissions=[row_action.permission.split(".")[1]])
     def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset):
@@ -130,7 +131,14 @@ def admin_action(row_action: RowAction, description: str):
         operator = request.user
         assert isinstance(operator, User)  # admin.site runs an action only for a logged-in staff user
         pks = list(queryset.order_by("pk").values_list("pk", flat=True))
+        control = f"{model._meta.label_lower}.{row_action.name}"
         if request.POST.get("post") == "yes":
+            try:  # the rows the page showed, confirmed once
+                services.confirmation_redeem(request.POST.get(services.CONFIRMATION_FIELD), operator_id=operator.pk,
+                                             control=control, shown=pks)
+            except services.ConfirmationRefused as refused:
+                modeladmin.message_user(request, str(refused), messages.ERROR)
+                return None
             for pk in pks:
                 outcome = perform(row_action, model=model, pk=pk, operator=operator,
                                   inputs=_inputs(request, pk))
@@ -156,6 +164,8 @@ def admin_action(row_action: RowAction, description: str):
             "any_risky": any(o.risky and not o.error for o in outcomes),
             "risk_warning": row_action.risk_warning,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "confirmation_field": services.CONFIRMATION_FIELD,
+            "confirmation": services.confirmation_issue(operator_id=operator.pk, control=control, shown=pks),
         }
         return TemplateResponse(request, CONFIRM_TEMPLATE, context)
 

@@ -1,4 +1,5 @@
-"""Writes of the console: the audit trail, the preview of an operator's action, and the operators' second factor.
+"""Writes of the console: the audit trail, the preview of an operator's action, the confirmations of money-moving
+controls, and the operators' second factor.
 
 The audit record is written by the service that does the action (Zulip's `do_*` actions and their audit log): a
 service takes the acting operator (None for the API and the workers, which record nothing) and records as the
@@ -7,6 +8,7 @@ last write of its own transaction, so an action and its record commit together o
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -14,11 +16,13 @@ from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
+from django.core import signing
 from django.db import connection, models, transaction
 
 from ledger.models import Account, Currency
 from operators import totp
 from operators.models import AuditRecord, OperatorTOTP
+from operators.redis_store import redis_client
 
 # Who does an action: a console user (the project keeps Django's User model, AUTH_USER_MODEL unset); services take
 # None for the API and the workers.
@@ -154,3 +158,43 @@ def totp_disable(*, user: Operator, code: str) -> bool:
     device.delete()
     audit_record(actor=user, action="disable_totp", obj=user, from_state="on", to_state="off")
     return True
+
+
+# --- confirmations ---------------------------------------------------------------------------------------------
+# A confirmation is bound to what its page showed, and used once. The confirmation page of a money-moving control
+# (an admin action, a correcting posting) carries a token: signed with the secret key, it names the operator, the
+# control and what was previewed (the rows, the posting), with a nonce. The confirming POST is carried out only with
+# a valid token for exactly what it asks (a row swapped in or an amount changed since the preview is refused, as is
+# a POST that skipped the page) and only once: the nonce is taken in Redis before anything is done, so a double
+# submit or a replayed form does nothing.
+
+CONFIRMATION_SALT = "operators.confirmation"
+CONFIRMATION_MAX_AGE = 30 * 60  # seconds: a page left open longer is previewed again
+CONFIRMATION_USED_KEY = "peatio:operators:confirmation:"
+CONFIRMATION_FIELD = "confirmation"  # the form field that carries the token
+CONFIRMATION_REFUSED = ("This confirmation does not match what its page showed, was already used, or has expired: "
+                        "nothing was done. Check it again.")
+
+
+class ConfirmationRefused(Exception):
+    def __init__(self):
+        super().__init__(CONFIRMATION_REFUSED)
+
+
+def confirmation_issue(*, operator_id: int, control: str, shown: list) -> str:
+    """The token of a confirmation page: `shown` is what it previewed, as JSON values (ids, codes, amount texts)."""
+    return signing.dumps({"operator": operator_id, "control": control, "shown": shown, "nonce": secrets.token_hex(16)},
+                         salt=CONFIRMATION_SALT, compress=True)
+
+
+def confirmation_redeem(token: str | None, *, operator_id: int, control: str, shown: list) -> None:
+    """Take the token of a confirming POST for exactly this operator, control and preview, once; raises
+    ConfirmationRefused otherwise (nothing may then be done)."""
+    try:
+        data = signing.loads(token or "", salt=CONFIRMATION_SALT, max_age=CONFIRMATION_MAX_AGE)
+    except signing.BadSignature:
+        raise ConfirmationRefused() from None
+    if (data.get("operator"), data.get("control"), data.get("shown")) != (operator_id, control, shown):
+        raise ConfirmationRefused()
+    if not redis_client().set(CONFIRMATION_USED_KEY + data["nonce"], 1, nx=True, ex=CONFIRMATION_MAX_AGE):
+        raise ConfirmationRefused()

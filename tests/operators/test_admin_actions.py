@@ -1,6 +1,7 @@
 """Operators' state-changing actions in the admin: deposits and withdraws moved by the domain services, each with
 its confirmation page, its audit record in the same transaction, and every row's outcome reported."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -10,6 +11,7 @@ from deposits import services as deposit_services
 from deposits.models import Deposit
 from ledger.models import Account, Operation
 from operators.models import AuditRecord
+from operators.services import CONFIRMATION_REFUSED
 from tests.factories import MemberFactory, fund_member
 from withdraws import services as withdraw_services
 
@@ -26,9 +28,19 @@ def confirmation(client, url, action, rows):
     return client.post(url, {"action": action, "_selected_action": [r.pk for r in rows], "index": 0})
 
 
+def token_of(page) -> str:
+    """The token a confirmation page carries (operators.services.confirmation_issue), as its form sends it back."""
+    match = re.search(r'name="confirmation" value="([^"]+)"', page.content.decode())
+    assert match, page.content[:500]
+    return match.group(1)
+
+
 def confirm(client, url, action, rows, **extra):
-    """The confirming POST; returns the messages shown on the changelist it redirects to."""
-    response = client.post(url, {"action": action, "_selected_action": [r.pk for r in rows], "post": "yes", **extra})
+    """The confirmation page, then its confirming POST, as the console makes them; returns the messages shown on
+    the changelist it redirects to."""
+    token = token_of(confirmation(client, url, action, rows))
+    response = client.post(url, {"action": action, "_selected_action": [r.pk for r in rows], "post": "yes",
+                                 "confirmation": token, **extra})
     assert response.status_code == 302, response.content[:500]
     shown = [str(m) for m in get_messages(response.wsgi_request)]
     client.get(response["Location"])  # the changelist shows them: the next action starts without
@@ -334,3 +346,36 @@ def test_state_changes_refuse_a_post_without_csrf_token(usd, rich, operator):
     client.force_login(operator("admin"))
     response = client.post(WITHDRAWS, {"action": "approve_selected", "_selected_action": [w.pk], "post": "yes"})
     assert response.status_code == 403 and state(w) == "accepted"
+
+
+# confirmations bound to their page, used once ---------------------------------------------------------------------
+
+
+def test_a_confirming_post_without_its_page_does_nothing(console, usd, rich):
+    w = withdraw(rich, usd, "2000")
+    client = console("admin")
+    response = client.post(WITHDRAWS, {"action": "cancel_selected", "_selected_action": [w.pk], "post": "yes"})
+    assert response.status_code == 302
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [CONFIRMATION_REFUSED]
+    assert state(w) == "accepted" and not AuditRecord.objects.exists()
+
+
+def test_a_row_swapped_into_a_confirmation_is_refused(console, usd, rich):
+    shown, other = withdraw(rich, usd, "100"), withdraw(rich, usd, "1600")
+    client = console("admin")
+    token = token_of(confirmation(client, WITHDRAWS, "approve_selected", [shown]))
+    response = client.post(WITHDRAWS, {"action": "approve_selected", "_selected_action": [other.pk], "post": "yes",
+                                       "confirmation": token})
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [CONFIRMATION_REFUSED]
+    assert state(other) == "accepted" and state(shown) == "accepted" and not AuditRecord.objects.exists()
+
+
+def test_a_confirmation_submitted_twice_acts_once(console, usd, rich):
+    w = withdraw(rich, usd, "2000")
+    client = console("admin")
+    data = {"action": "cancel_selected", "_selected_action": [w.pk], "post": "yes",
+            "confirmation": token_of(confirmation(client, WITHDRAWS, "cancel_selected", [w]))}
+    assert client.post(WITHDRAWS, data).status_code == 302
+    second = client.post(WITHDRAWS, data)
+    assert [str(m) for m in get_messages(second.wsgi_request)][-1] == CONFIRMATION_REFUSED
+    assert state(w) == "canceled" and AuditRecord.objects.count() == 1

@@ -13,8 +13,9 @@ from ledger.models import Account, AccountType, ChartAccount, Operation
 from ledger.services import TransferLeg, transfer_create
 from operators import selectors
 from operators.models import AuditRecord
+from operators.services import CONFIRMATION_REFUSED
 from tests.factories import MarketFactory, MemberFactory, fund_member
-from tests.operators.test_admin_actions import withdraw
+from tests.operators.test_admin_actions import token_of, withdraw
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -114,11 +115,11 @@ def test_a_correction_is_one_posting_through_the_ledger_core_after_a_confirmatio
     data = {"code": "201", "currency": "usd", "side": "credit", "amount": "2.5", "uid": member.uid.lower(),
             "reason": "bank fee refunded"}
 
-    page = client.post(CORRECTION, data).content.decode()
-    assert 'id="correction-preview"' in page and '<td class="balance">102.5</td>' in page
+    page = client.post(CORRECTION, data)
+    assert 'id="correction-preview"' in page.content.decode() and '<td class="balance">102.5</td>' in page.content.decode()
     assert Operation.objects.count() == before and not AuditRecord.objects.exists()
 
-    response = client.post(CORRECTION, {**data, "confirm": "yes"})
+    response = client.post(CORRECTION, {**data, "confirm": "yes", "confirmation": token_of(page)})
     assert Operation.objects.count() == before + 1
     operation = Operation.objects.latest("id")
     assert response.status_code == 302 and response["Location"] == f"/admin/ledger/operation/{operation.pk}/change/"
@@ -131,8 +132,7 @@ def test_a_correction_is_one_posting_through_the_ledger_core_after_a_confirmatio
 
 def test_a_correction_the_ledger_refuses_writes_nothing(console, usd, member):
     client = console("admin")
-    data = {"code": "201", "currency": "usd", "side": "debit", "amount": "5", "uid": member.uid, "reason": "x",
-            "confirm": "yes"}
+    data = {"code": "201", "currency": "usd", "side": "debit", "amount": "5", "uid": member.uid, "reason": "x"}
     assert "Account balance is insufficient" in client.post(CORRECTION, data).content.decode()
     assert "No member has this UID" in client.post(CORRECTION, {**data, "uid": "NOBODY"}).content.decode()
     assert "needs the member" in client.post(CORRECTION, {**data, "uid": ""}).content.decode()
@@ -142,10 +142,26 @@ def test_a_correction_the_ledger_refuses_writes_nothing(console, usd, member):
 def test_a_platform_correction_needs_no_member(console, usd):
     client = console("admin")
     code = ChartAccount.objects.get(type=AccountType.EXPENSE, currency_type="fiat").code
-    client.post(CORRECTION, {"code": code, "currency": "usd", "side": "debit", "amount": "1", "reason": "r",
-                             "confirm": "yes"})
+    data = {"code": code, "currency": "usd", "side": "debit", "amount": "1", "reason": "r"}
+    client.post(CORRECTION, {**data, "confirm": "yes", "confirmation": token_of(client.post(CORRECTION, data))})
     (operation,) = Operation.objects.all()
     assert (operation.code_id, operation.debit, operation.member_id) == (code, D(1), None)
+
+
+def test_a_correction_confirmed_twice_or_changed_after_its_preview_posts_once(console, usd, member):
+    fund_member(member, usd, "100")
+    before = Operation.objects.count()
+    client = console("admin")
+    data = {"code": "201", "currency": "usd", "side": "credit", "amount": "0.01", "uid": member.uid, "reason": "r"}
+    confirmed = {**data, "confirm": "yes", "confirmation": token_of(client.post(CORRECTION, data))}
+
+    changed = client.post(CORRECTION, {**confirmed, "amount": "0.5"}).content.decode()
+    assert CONFIRMATION_REFUSED in changed and Operation.objects.count() == before
+
+    assert client.post(CORRECTION, confirmed).status_code == 302
+    assert CONFIRMATION_REFUSED in client.post(CORRECTION, confirmed).content.decode()
+    assert Operation.objects.count() == before + 1
+    assert Account.objects.get(member=member, currency=usd).balance == D("100.01")
 
 
 @pytest.mark.parametrize("role", ["accountant", "compliance", "support", "technical"])

@@ -5,6 +5,7 @@ import pytest
 
 from operators.models import AuditRecord
 from tests.factories import MemberFactory
+from tests.operators.test_admin_actions import confirm, token_of
 from withdraws.beneficiaries import beneficiary_create, beneficiary_digest
 from withdraws.models import Beneficiary
 
@@ -54,8 +55,8 @@ def test_archive_confirms_first_then_archives_with_an_audit_record(console, bene
     assert "archived" in text  # the preview's outcome
     assert Beneficiary.objects.get(pk=beneficiary.pk).state == "active" and not AuditRecord.objects.exists()
 
-    done = client.post(BENEFICIARIES, {"action": "archive_selected", "_selected_action": [beneficiary.pk], "post": "yes"},
-                       follow=True)
+    done = client.post(BENEFICIARIES, {"action": "archive_selected", "_selected_action": [beneficiary.pk], "post": "yes",
+                                       "confirmation": token_of(confirmation)}, follow=True)
     assert "active -&gt; archived" in done.content.decode() or "active -> archived" in done.content.decode()
     assert Beneficiary.objects.get(pk=beneficiary.pk).state == "archived"
     record = AuditRecord.objects.get()
@@ -63,7 +64,7 @@ def test_archive_confirms_first_then_archives_with_an_audit_record(console, bene
         "archive", "active", "archived", str(beneficiary.pk), "admin.console@example.com", None)
 
     # Archiving an archived one changes nothing (the API's PUT is idempotent): recorded as archived -> archived.
-    client.post(BENEFICIARIES, {"action": "archive_selected", "_selected_action": [beneficiary.pk], "post": "yes"})
+    confirm(client, BENEFICIARIES, "archive_selected", [beneficiary])
     assert Beneficiary.objects.get(pk=beneficiary.pk).state == "archived"
 
 
