@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 
 from operators.forms import OperatorLoginForm
 from operators.models import AuditRecord
@@ -24,6 +25,14 @@ class AuditRecordAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("content_type",)
     show_full_result_count = False
+
+    def get_changelist_instance(self, request):
+        # A year or month of the date hierarchy beyond any date overflows where Django builds the range: the admin's
+        # answer to a filter it cannot apply (the list again, "?e=1"), not a 500.
+        try:
+            return super().get_changelist_instance(request)
+        except OverflowError:
+            raise IncorrectLookupParameters() from None
 
     def has_add_permission(self, request):
         return False

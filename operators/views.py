@@ -55,9 +55,12 @@ def _date(request: HttpRequest, name: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise BadPeriod(f"{name}: expected a date as YYYY-MM-DD, got {raw!r}") from None
+    if day == date.max:  # a period ends at the start of the next day, which no date can name
+        raise BadPeriod(f"{name}: the last day a report can end on is {date.max - timedelta(days=1)}")
+    return day
 
 
 def _start_of(day: date) -> datetime:

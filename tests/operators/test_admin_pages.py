@@ -14,6 +14,7 @@ from ledger.services import TransferLeg, transfer_create
 from operators import selectors
 from operators.models import AuditRecord
 from operators.services import CONFIRMATION_REFUSED
+from peatio_mgmt.nul_bytes import REFUSED
 from tests.factories import MarketFactory, MemberFactory, fund_member
 from tests.operators.test_admin_actions import token_of, withdraw
 
@@ -217,3 +218,35 @@ def test_deposits_filter_by_currency_type_state_and_date(console, usd, btc, memb
     today = client.get(url, {"created_at__gte": f"{fiat.created_at.date()} 00:00:00+00:00"}).content.decode()
     future = client.get(url, {"created_at__gte": "2999-01-01 00:00:00+00:00"}).content.decode()
     assert fiat.tid in today and coin.tid in today and fiat.tid not in future
+
+
+@pytest.mark.parametrize("url", ["/admin/withdraws/withdraw/?state__exact=%00", "/admin/ledger/currency/%00/change/",
+                                 "/admin/ledger/member/?group=a%00b"])
+def test_a_nul_in_a_console_url_is_a_bad_request(console, url):
+    response = console("superadmin").get(url)
+    assert (response.status_code, response.content.decode()) == (400, REFUSED)
+
+
+def test_a_nul_typed_into_a_confirmation_is_a_bad_request_and_changes_nothing(console, usd, member):
+    from tests.operators.test_admin_actions import confirmation
+
+    fund_member(member, usd, "5000")
+    w = withdraw(member, usd, "2000")
+    client = console("admin")
+    token = token_of(confirmation(client, "/admin/withdraws/withdraw/", "reject_selected", [w]))
+    response = client.post("/admin/withdraws/withdraw/", {"action": "reject_selected", "_selected_action": [w.pk],
+                                                          "post": "yes", "confirmation": token, "reason": "a\x00b"})
+    assert response.status_code == 400
+    w.refresh_from_db()
+    assert w.state == "accepted" and not AuditRecord.objects.exists()
+
+
+@pytest.mark.parametrize("report", ["balance-sheet", "income-statement"])
+def test_a_report_ending_on_the_last_day_of_the_calendar_is_a_bad_request(console, report):
+    response = console("accountant").get(f"/admin/reports/{report}/", {"to": "9999-12-31"})
+    assert response.status_code == 400 and "the last day a report can end on is 9999-12-30" in response.content.decode()
+
+
+def test_a_date_hierarchy_year_beyond_any_date_is_refused_as_a_filter(console):
+    response = console("support").get("/admin/operators/auditrecord/", {"created_at__year": "9" * 20})
+    assert response.status_code == 302 and response["Location"].endswith("?e=1")
