@@ -17,6 +17,7 @@ from ledger.currency_form import CurrencyForm
 from ledger.models import Account, AccountType, ChartAccount, Currency, Member, Operation, Transfer
 from ledger.money import format_amount
 from operators import services as operators
+from operators.audited import AuditedChanges
 from operators.services import preview
 from peatio_mgmt.admin_readonly import ReadOnly, ReadOnlyAdmin
 from peatio_mgmt.errors import DomainError, RecordNotFound
@@ -113,7 +114,7 @@ class BidTradeInline(TradeInline):
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(AuditedChanges, admin.ModelAdmin):
     list_display = ("uid", "email", "level", "role", "group", "state", "created_at")
     list_filter = ("state", "role", "group")
     search_fields = ("=uid", "email")
@@ -129,8 +130,9 @@ class MemberAdmin(admin.ModelAdmin):
 
 
 @admin.register(Currency)
-class CurrencyAdmin(admin.ModelAdmin):
+class CurrencyAdmin(AuditedChanges, admin.ModelAdmin):
     form = CurrencyForm  # §15.1 checks of an ethereum gateway's settings, as on seed
+    audit_secret_fields = ("wallet_settings",)  # may hold RPC credentials
     list_display = ("id", "name", "type", "symbol", "precision", "enabled", "withdraw_fee", "deposit_fee", "position")
     list_filter = ("type", "enabled")
     search_fields = ("id", "name")
@@ -146,7 +148,7 @@ class CurrencyAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChartAccount)
-class ChartAccountAdmin(admin.ModelAdmin):
+class ChartAccountAdmin(AuditedChanges, admin.ModelAdmin):
     list_display = ("code", "type", "kind", "currency_type", "scope", "description")
     list_filter = ("type", "currency_type", "scope")
 

@@ -1,6 +1,9 @@
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
 
+from operators.audited import AuditedChanges
 from operators.forms import OperatorLoginForm
 from operators.models import AuditRecord
 
@@ -42,3 +45,18 @@ class AuditRecordAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# Operators and their roles (groups): who may do what is in the audit trail like what they do.
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class OperatorAdmin(AuditedChanges, UserAdmin):
+    audit_secret_fields = ("password", "password1", "password2", "usable_password")
+
+
+@admin.register(Group)
+class RoleAdmin(AuditedChanges, GroupAdmin):
+    pass

@@ -1,11 +1,12 @@
 from django.contrib import admin
 
+from operators.audited import AuditedChanges
 from peatio_mgmt.admin_readonly import ReadOnlyAdmin
 from trades.models import Market, Order, Trade
 
 
 @admin.register(Market)
-class MarketAdmin(admin.ModelAdmin):
+class MarketAdmin(AuditedChanges, admin.ModelAdmin):
     list_display = ("id", "base_unit", "quote_unit", "state", "amount_precision", "price_precision", "ask_fee", "bid_fee", "position")
     list_filter = ("state",)
     search_fields = ("id",)

@@ -8,6 +8,7 @@ from django.db.utils import InternalError
 
 from operators.models import AuditRecord
 from operators.services import audit_record
+from peatio_mgmt.decimals import format_amount
 from tests.factories import CoinFactory, MemberFactory
 
 REFUSED = (IntegrityError, InternalError)
@@ -133,3 +134,48 @@ def test_the_preview_of_a_service_given_no_operator_is_refused(submitted):
         preview(lambda: deposit_operator_accept(deposit_id=submitted.pk))
     submitted.refresh_from_db()
     assert submitted.state == "submitted"
+
+
+# What operators change through the console's forms (operators.audited) -------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_limit_changed_in_the_console_is_audited_with_its_old_and_new_value(console, usd):
+    from tests.operators.test_ethereum_console import currency_post
+
+    old = usd.withdraw_limit_24h
+    response = console("admin").post(f"/admin/ledger/currency/{usd.pk}/change/",
+                                     currency_post(usd, withdraw_limit_24h="1000000"))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    (record,) = AuditRecord.objects.all()
+    assert (record.action, record.object_id, record.actor_email) == ("change", "usd", "admin.console@example.com")
+    assert record.note == f"withdraw_limit_24h: {format_amount(old)} -> 1000000.0"
+
+
+@pytest.mark.django_db
+def test_wallet_settings_changed_in_the_console_are_named_not_shown(console):
+    import json
+
+    from tests.operators.test_ethereum_console import currency_post
+
+    btc = CoinFactory()
+    response = console("superadmin").post(f"/admin/ledger/currency/{btc.pk}/change/",
+                                          currency_post(btc, wallet_settings=json.dumps({"rpc_password": "hunter2"})))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    (record,) = AuditRecord.objects.all()
+    assert record.note == "wallet_settings: changed" and "hunter2" not in str(record)
+
+
+@pytest.mark.django_db
+def test_a_role_given_a_permission_in_the_console_is_audited(console):
+    from django.contrib.auth.models import Group, Permission
+
+    support = Group.objects.get(name="support")
+    before = sorted(str(p) for p in support.permissions.all())
+    extra = Permission.objects.get(codename="approve_withdraw")
+    response = console("superadmin").post(f"/admin/auth/group/{support.pk}/change/", {
+        "name": "support", "permissions": [p.pk for p in support.permissions.all()] + [extra.pk]})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    (record,) = AuditRecord.objects.all()
+    assert record.action == "change" and record.object_repr == "support"
+    assert record.note == f"permissions: [{', '.join(before)}] -> [{', '.join(sorted([*before, str(extra)]))}]"
