@@ -54,7 +54,8 @@ COIN_DEPOSITS = read("deposits.paymentaddress", "deposits.depositscancursor", "w
 # The partner event stream (coin-deposits-ethereum-events.md §16.6): the events are read by every role that reads
 # deposits or withdraws; partners and deliveries are handled (retry now, rewind, replay) by technical and admin.
 EVENTS = read("events.event")
-EVENT_DELIVERIES = read("events.event", "events.eventpartner", "events.eventdelivery") | {"events.manage_deliveries"}
+# Events show deposits and withdraws: read by the roles that read those (§16.6), not by every manager of deliveries.
+EVENT_DELIVERIES = read("events.eventpartner", "events.eventdelivery") | {"events.manage_deliveries"}
 
 # Permissions no role holds, superadmin's group included (a superuser bypasses groups: the ModelAdmins refuse).
 NEVER = {
@@ -85,7 +86,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | read("ledger.member", "ledger.account", "trades.order", "trades.trade")
     | COIN_DEPOSITS
     | BENEFICIARIES | {"withdraws.archive_beneficiary"}
-    | EVENT_DELIVERIES
+    | EVENTS | EVENT_DELIVERIES
     | AUDIT,
     ACCOUNTANT: BOOKS
     | BENEFICIARIES

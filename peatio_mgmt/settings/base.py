@@ -156,6 +156,7 @@ TEMPLATES = [
 # Operators log in to the admin with their email (case-insensitive); permissions as Django's ModelBackend.
 AUTHENTICATION_BACKENDS = ["operators.auth.EmailBackend"]
 LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"  # the console is the only site: a login without `next` lands on its dashboard
 # Lockout (operators.lockout): this many failed logins per email + IP within the window refuse that pair's logins
 # for the lockout period (counters in Redis).
 OPERATOR_LOGIN_MAX_FAILURES = env.int("OPERATOR_LOGIN_MAX_FAILURES", default=5)

@@ -23,6 +23,16 @@ def test_operator_logs_in_with_email_in_any_case(operator, client):
     assert client.get("/admin/").status_code == 200
 
 
+@pytest.mark.parametrize("next_url", [None, "https://evil.example/"])
+def test_a_login_without_a_local_next_lands_on_the_dashboard(operator, client, next_url):
+    from tests.operators.conftest import PASSWORD
+
+    operator("support", "desk@example.com")
+    data = {"username": "desk@example.com", "password": PASSWORD, **({"next": next_url} if next_url else {})}
+    response = client.post("/admin/login/", data)
+    assert (response.status_code, response["Location"]) == (302, "/admin/")
+
+
 def test_wrong_password_is_refused(operator, client):
     operator("support")
     response = login(client, "support@example.com", "wrong-password-123")
