@@ -13,6 +13,7 @@ send alone holds its row across the gateway call (withdraw_send says why).
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -375,12 +376,20 @@ def withdraw_err(*, withdraw_id: int, txid: str | None = None, error: dict | Non
 # --- operators only (domain.md §6.5) ------------------------------------------------------------------------------
 
 
+# A chain's transaction id as operators copy it from an explorer: hex (bitcoin, 0x-prefixed on ethereum), base58
+# and the like, never blanks or other letters than ASCII's; at most the column's 128 characters.
+TXID_SHAPE = re.compile(r"[0-9A-Za-z:._-]{1,128}")
+TXID_REFUSED = "A txid is 1 to 128 ASCII letters, digits or : . _ -"
+
+
 def _typed_txid(withdraw: Withdraw, typed: str | None) -> str | None:
     """The txid an operator typed, to record: refused for a fiat withdraw or one that already has another."""
     if not typed:
         return None
     if withdraw.type != CurrencyType.COIN:
         raise BusinessRuleError("A fiat withdraw has no txid")
+    if not TXID_SHAPE.fullmatch(typed):
+        raise BusinessRuleError(TXID_REFUSED)
     if withdraw.txid and withdraw.txid != typed:
         raise BusinessRuleError(f"The withdraw already has the txid {withdraw.txid}")
     return typed

@@ -14,6 +14,7 @@ from operators.models import AuditRecord
 from operators.services import CONFIRMATION_REFUSED
 from tests.factories import MemberFactory, fund_member
 from withdraws import services as withdraw_services
+from withdraws.services import TXID_REFUSED
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -284,6 +285,16 @@ def test_recording_a_txid_refuses_fiat_and_a_blank_txid(console, usd, btc, rich)
     assert messages == [f"{fiat}: record the txid of refused — A fiat withdraw has no txid",
                         f"{coin}: record the txid of refused — Enter the txid"]
     assert state(fiat) == state(coin) == "accepted"
+
+
+@pytest.mark.parametrize("txid", ["ü" * 64, "x" * 5000, "aa bb", "a\tb"])
+def test_a_txid_that_is_no_chain_s_id_is_refused(console, btc, member, txid):
+    fund_member(member, btc, "1")
+    w = withdraw(member, btc, "0.5")
+    (message,) = confirm(console("admin"), WITHDRAWS, "record_txid_selected", [w], **{f"txid-{w.pk}": txid})
+    assert message == f"{w}: record the txid of refused — {TXID_REFUSED}"
+    w.refresh_from_db()
+    assert (w.state, w.txid) == ("accepted", None) and not audits(w)
 
 
 def test_a_txid_already_used_is_refused_by_the_database_and_reported(console, btc, member):
