@@ -5,6 +5,7 @@ words."""
 import re
 
 from django import forms
+from django.core.validators import URLValidator
 
 from ledger.models import Currency, CurrencyType, WalletGateway
 
@@ -43,6 +44,25 @@ class CurrencyForm(forms.ModelForm):
     class Meta:
         model = Currency
         fields = "__all__"
+
+    def _mapping(self, name: str) -> dict:
+        value = self.cleaned_data.get(name)
+        if value is not None and not isinstance(value, dict):
+            raise forms.ValidationError(f"{name} must be a mapping (a JSON object), as in the seed format")
+        return value if value is not None else {}
+
+    def clean_options(self):
+        return self._mapping("options")
+
+    def clean_wallet_settings(self):
+        return self._mapping("wallet_settings")
+
+    def clean_icon_url(self):
+        # served to partners by /currencies/get and shown by their pages: a web address, never `javascript:`
+        url = self.cleaned_data.get("icon_url")
+        if url:
+            URLValidator(schemes=["http", "https"], message="icon_url must be an http(s) address")(url)
+        return url
 
     def _post_clean(self):
         super()._post_clean()  # the instance now holds what would be saved (read-only fields keep their values)

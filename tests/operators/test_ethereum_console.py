@@ -159,3 +159,16 @@ def test_saving_an_ethereum_currency_runs_the_seeds_checks(console, db):
 
     btc = CoinFactory()  # another gateway: not checked
     assert client.post(f"/admin/ledger/currency/{btc.pk}/change/", currency_post(btc)).status_code == 302
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"options": "[1, 2]"}, "options must be a mapping (a JSON object), as in the seed format"),
+    ({"wallet_settings": '"x"'}, "wallet_settings must be a mapping (a JSON object), as in the seed format"),
+    ({"icon_url": "javascript:alert(1)"}, "icon_url must be an http(s) address"),
+])
+def test_the_currency_form_refuses_what_the_seed_format_forbids(console, db, changes, message):
+    from tests.factories import CoinFactory
+
+    btc = CoinFactory()
+    response = console("superadmin").post(f"/admin/ledger/currency/{btc.pk}/change/", currency_post(btc, **changes))
+    assert response.status_code == 200 and message in response.content.decode()
