@@ -15,6 +15,7 @@ from deposits import services
 from deposits.models import Deposit, DepositScanCursor, PaymentAddress
 from ledger.models import Currency, CurrencyType, WalletGateway
 from operators.actions import OperatorActions, RowAction
+from peatio_mgmt.admin_fields import AmountField
 from peatio_mgmt.admin_readonly import ReadOnlyAdmin
 from peatio_mgmt.errors import BusinessRuleError
 from peatio_mgmt.idempotency import request_digest
@@ -87,8 +88,8 @@ class DepositForm(forms.Form):
 
     uid = forms.CharField(label="Member UID", max_length=32)
     currency = forms.ModelChoiceField(queryset=Currency.objects.none())
-    amount = forms.DecimalField(max_digits=32, decimal_places=16, min_value=0,
-                                help_text="The amount received; a fiat currency's deposit fee is deducted from it.")
+    amount = AmountField(max_digits=32, decimal_places=16, min_value=0,
+                         help_text="The amount received; a fiat currency's deposit fee is deducted from it.")
     tid = forms.CharField(label="TID", max_length=64, required=False,
                           help_text="Fiat: the bank transfer's reference; generated when left empty.")
     coin_fields = ("txid", "txout", "address")

@@ -19,6 +19,7 @@ from ledger.money import format_amount
 from operators import services as operators
 from operators.audited import AuditedChanges
 from operators.services import preview
+from peatio_mgmt.admin_fields import AmountField
 from peatio_mgmt.admin_readonly import ReadOnly, ReadOnlyAdmin
 from peatio_mgmt.errors import DomainError, RecordNotFound
 from trades.models import Trade
@@ -169,7 +170,7 @@ class CorrectionForm(forms.Form):
                                   help_text="The account of the chart to post to.")
     currency = forms.ModelChoiceField(queryset=Currency.objects.order_by("position", "id"))
     side = forms.ChoiceField(choices=[(DEBIT, "debit"), (CREDIT, "credit")])
-    amount = forms.DecimalField(max_digits=32, decimal_places=16, min_value=0)
+    amount = AmountField(max_digits=32, decimal_places=16, min_value=0)
     uid = forms.CharField(label="Member UID", max_length=32, required=False,
                           help_text="Required for a member account (liability codes), ignored otherwise.")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=1000,

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from deposits import services as deposit_services
+from deposits.models import Deposit
 from ledger.models import Account, AccountType, ChartAccount, Operation
 from ledger.services import TransferLeg, transfer_create
 from operators import selectors
@@ -250,3 +251,14 @@ def test_a_report_ending_on_the_last_day_of_the_calendar_is_a_bad_request(consol
 def test_a_date_hierarchy_year_beyond_any_date_is_refused_as_a_filter(console):
     response = console("support").get("/admin/operators/auditrecord/", {"created_at__year": "9" * 20})
     assert response.status_code == 302 and response["Location"].endswith("?e=1")
+
+
+@pytest.mark.parametrize("amount", ["١٠", "１０", "1,5", "0x10"])
+def test_console_amounts_are_read_with_the_apis_grammar(console, usd, member, amount):
+    client = console("admin")
+    page = client.post(CORRECTION, {"code": "201", "currency": "usd", "side": "credit", "amount": amount,
+                                    "uid": member.uid, "reason": "r"}).content.decode()
+    assert "Enter a number." in page and 'id="correction-preview"' not in page
+    response = client.post("/admin/deposits/deposit/add/", {"uid": member.uid, "currency": "usd", "amount": amount})
+    assert response.status_code == 200 and "Enter a number." in response.content.decode()
+    assert not Operation.objects.exists() and not Deposit.objects.exists()
